@@ -1,0 +1,107 @@
+"""``mock-opend`` command line: ``serve`` and ``errors``.
+
+Flags default to None so that a TOML ``--config`` file fills what the command
+line leaves out, and the built-in defaults fill the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .config import LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
+from .errors import catalogue_markdown
+from .fixtures import FixtureError
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mock-opend", description="A local mock of Futu/Moomoo OpenD (proto 3301).")
+    parser.add_argument("--version", action="version", version=f"mock-opend {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the mock gateway", description="Run the mock OpenD gateway.")
+    serve.add_argument("--config", metavar="FILE", help="TOML file with settings (flags override it)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_int, help="TCP API port (default 11111; 0 = ephemeral)")
+    serve.add_argument("--seed", type=_int, help="seed of the synthetic data (default 1)")
+    serve.add_argument("--now", help="freeze the mock clock at a date (00:00 UTC) or ISO datetime")
+    serve.add_argument(
+        "--clock-tick", action="store_true", default=None, help="with --now, let the clock run from that instant"
+    )
+    serve.add_argument(
+        "--fixtures", action="append", metavar="FILE", help="CSV/JSON rows overriding synthetic values (repeatable)"
+    )
+    serve.add_argument("--lang", choices=LANGS, help="language of error messages (default zh)")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="default info (one line per request)")
+    serve.add_argument("--page-size", type=_int, help="rows per 3301 page, 1..1000 (default 100)")
+    serve.add_argument(
+        "--span-policy", choices=SPAN_POLICIES, help="ranges over one year: reject (default) or paginate"
+    )
+    serve.add_argument("--history-start", help="oldest trading day served, YYYY-MM-DD (default 2016-01-01)")
+    serve.add_argument("--keep-alive-interval", type=_int, help="seconds advertised in InitConnect (default 10)")
+    serve.add_argument("--login-user-id", type=_int, help="loginUserID returned by InitConnect")
+    serve.add_argument("--max-body-len", type=_int, help="largest accepted request body in bytes (default 1 MiB)")
+
+    errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
+    errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
+    return parser
+
+
+async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
+    from . import logs
+    from .server import MockOpenD
+
+    cfg = build_config(config_file, **settings)
+    logs.configure(cfg.log_level)
+    server = MockOpenD(cfg)
+    try:
+        await server.start()
+    except OSError as exc:
+        print(f"mock-opend: error: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(server.ready_info()), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "errors":
+        from .errors import CATALOGUE
+
+        if args.markdown:
+            print(catalogue_markdown())
+        else:
+            print(json.dumps([vars_of(s) for s in CATALOGUE.values()], ensure_ascii=False, indent=2))
+        return 0
+    settings = {k: v for k, v in vars(args).items() if k not in ("command", "config") and v is not None}
+    try:
+        return asyncio.run(_serve(settings, args.config))
+    except (ConfigError, FixtureError) as exc:
+        print(f"mock-opend: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def vars_of(spec: Any) -> dict[str, Any]:
+    return {k: getattr(spec, k) for k in ("name", "ret_type", "err_code", "zh", "en", "when")}

@@ -1,0 +1,145 @@
+"""Server settings: defaults, a TOML file, then command-line flags on top.
+
+Every setting has one name, used the same way in TOML (``page_size = 50``),
+on the command line (``--page-size 50``) and in the pytest fixture
+(``opend_server_factory(page_size=50)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .clock import parse_instant
+from .trading_calendar import HK_CALENDAR_START
+
+LANGS = ("zh", "en")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+SPAN_POLICIES = ("reject", "paginate")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 11111
+    seed: int = 1
+    now: str | None = None
+    clock_tick: bool = False
+    fixtures: list[str] = field(default_factory=list)
+    lang: str = "zh"
+    log_level: str = "info"
+    page_size: int = 100
+    span_policy: str = "reject"
+    history_start: str = "2016-01-01"
+    login_user_id: int = 100000001
+    keep_alive_interval: int = 10
+    server_ver: int = 1011
+    server_build_no: int = 7108
+    user_attribution: int = 1
+    max_body_len: int = 1 << 20
+    journal_size: int = 10000
+
+    def validate(self) -> Config:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ConfigError(msg)
+
+        need(isinstance(self.host, str) and bool(self.host), "host must be a non-empty string")
+        need(_is_int(self.port) and 0 <= self.port <= 65535, f"port must be 0..65535, got {self.port!r}")
+        need(_is_int(self.seed), f"seed must be an integer, got {self.seed!r}")
+        if self.now is not None:
+            try:
+                parse_instant(str(self.now))
+            except ValueError as exc:
+                raise ConfigError(f"now: {exc}") from None
+        need(self.lang in LANGS, f"lang must be one of {', '.join(LANGS)}, got {self.lang!r}")
+        need(self.log_level in LOG_LEVELS, f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        need(
+            _is_int(self.page_size) and 1 <= self.page_size <= 1000,
+            f"page_size must be 1..1000, got {self.page_size!r}",
+        )
+        need(
+            self.span_policy in SPAN_POLICIES,
+            f"span_policy must be one of {', '.join(SPAN_POLICIES)}, got {self.span_policy!r}",
+        )
+        try:
+            start = date.fromisoformat(str(self.history_start))
+        except ValueError:
+            raise ConfigError(f"history_start must be YYYY-MM-DD, got {self.history_start!r}") from None
+        need(
+            start >= HK_CALENDAR_START,
+            f"history_start must be {HK_CALENDAR_START} or later (HKEX calendar data starts there)",
+        )
+        need(_is_int(self.login_user_id) and 0 <= self.login_user_id < 1 << 64, "login_user_id must be a uint64")
+        need(
+            _is_int(self.keep_alive_interval) and 1 <= self.keep_alive_interval <= 40,
+            "keep_alive_interval must be 1..40 seconds (the SDK drops a link silent for 33 s), "
+            f"got {self.keep_alive_interval!r}",
+        )
+        for name in ("server_ver", "server_build_no", "user_attribution"):
+            need(_is_int(getattr(self, name)), f"{name} must be an integer")
+        need(_is_int(self.max_body_len) and 64 <= self.max_body_len <= 1 << 30, "max_body_len must be 64..2^30")
+        need(_is_int(self.journal_size) and self.journal_size >= 0, "journal_size must be >= 0")
+        need(
+            isinstance(self.fixtures, list) and all(isinstance(f, str) for f in self.fixtures),
+            "fixtures must be a list of paths",
+        )
+        return self
+
+    @property
+    def history_start_date(self) -> date:
+        return date.fromisoformat(self.history_start)
+
+    def replace(self, **changes: Any) -> Config:
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Settings from a TOML file; relative fixture paths resolve against it."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    known = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{p}: unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    if "fixtures" in data:
+        fx = data["fixtures"]
+        fx = [fx] if isinstance(fx, str) else fx
+        if not isinstance(fx, list):
+            raise ConfigError(f"{p}: fixtures must be a path or a list of paths")
+        data["fixtures"] = [str((p.parent / f) if not Path(f).is_absolute() else Path(f)) for f in fx]
+    if "now" in data and not isinstance(data["now"], str):
+        data["now"] = data["now"].isoformat()  # TOML dates and datetimes
+    if "history_start" in data and isinstance(data["history_start"], date):
+        data["history_start"] = data["history_start"].isoformat()
+    return data
+
+
+def build_config(file: str | Path | None = None, **overrides: Any) -> Config:
+    """Defaults, then ``file``, then ``overrides`` (None values are ignored)."""
+    cfg = Config()
+    if file is not None:
+        cfg = cfg.replace(**load_toml(file))
+    cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})
+    return cfg.validate()

@@ -1,0 +1,203 @@
+"""Every error reply the server can send, with its zh and en text.
+
+One table is the single source for the server, the README's error catalogue
+(``python -m mock_opend errors --markdown``) and the tests.  ``errCode`` values
+are mock-opend's own (the real gateway's are undocumented); SDKs ignore them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+RET_FAILED: Final = -1
+RET_INVALID: Final = -500
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    name: str
+    ret_type: int
+    err_code: int
+    zh: str
+    en: str
+    when: str
+
+    def render(self, lang: str, **params: Any) -> str:
+        template = self.zh if lang == "zh" else self.en
+        return template.format(**params)
+
+
+CATALOGUE: Final[dict[str, ErrorSpec]] = {}
+
+
+def _spec(name: str, ret_type: int, err_code: int, zh: str, en: str, when: str) -> ErrorSpec:
+    spec = ErrorSpec(name, ret_type, err_code, zh, en, when)
+    CATALOGUE[name] = spec
+    return spec
+
+
+# --- framing and session -------------------------------------------------
+SHA1_MISMATCH = _spec(
+    "SHA1_MISMATCH",
+    RET_INVALID,
+    1001,
+    "包体 SHA1 校验失败（协议 {proto_id}，序列号 {serial}）",
+    "body SHA-1 mismatch (proto {proto_id}, serial {serial})",
+    "the header's SHA-1 is not the SHA-1 of the (decrypted) body",
+)
+BAD_MAGIC = _spec(
+    "BAD_MAGIC",
+    RET_INVALID,
+    1002,
+    "包头标识错误：应为 'FT'，收到 {magic}；连接将关闭",
+    "bad frame magic: expected 'FT', got {magic}; closing the connection",
+    "a header does not start with the bytes 'FT' (the stream cannot be resynchronised)",
+)
+BODY_TOO_LARGE = _spec(
+    "BODY_TOO_LARGE",
+    RET_INVALID,
+    1003,
+    "包体长度 {body_len} 超过上限 {limit} 字节；连接将关闭",
+    "body length {body_len} exceeds the limit of {limit} bytes; closing the connection",
+    "a header announces a body longer than max_body_len",
+)
+BAD_FORMAT = _spec(
+    "BAD_FORMAT",
+    RET_INVALID,
+    1004,
+    "不支持的包体格式 {fmt}：应为 0（Protobuf）或 1（JSON）",
+    "unsupported body format {fmt}: expected 0 (protobuf) or 1 (JSON)",
+    "the header's fmt byte is neither 0 nor 1 (the reply is sent as protobuf)",
+)
+BAD_BODY = _spec(
+    "BAD_BODY",
+    RET_INVALID,
+    1005,
+    "协议 {proto_id} 的请求包体无法解析：{detail}",
+    "cannot decode the request body of proto {proto_id}: {detail}",
+    "the body is not a valid protobuf / JSON encoding of the request message",
+)
+MISSING_FIELD = _spec(
+    "MISSING_FIELD",
+    RET_FAILED,
+    1006,
+    "协议 {proto_id} 缺少必填字段 {field}",
+    "proto {proto_id}: required field {field} is missing",
+    "a required request field is absent",
+)
+UNKNOWN_PROTO = _spec(
+    "UNKNOWN_PROTO",
+    RET_FAILED,
+    1007,
+    "不支持的协议 ID {proto_id}（mock-opend 支持 {supported}）",
+    "unsupported proto id {proto_id} (mock-opend serves {supported})",
+    "any proto id other than 1001, 1002, 1004 and 3301",
+)
+NOT_INITIALIZED = _spec(
+    "NOT_INITIALIZED",
+    RET_FAILED,
+    1008,
+    "连接尚未初始化：请先发送 InitConnect（1001），再请求协议 {proto_id}",
+    "connection not initialised: send InitConnect (1001) before proto {proto_id}",
+    "a request other than InitConnect arrives before a successful InitConnect",
+)
+ALREADY_INITIALIZED = _spec(
+    "ALREADY_INITIALIZED",
+    RET_FAILED,
+    1009,
+    "连接已初始化（connID {conn_id}），不能重复发送 InitConnect",
+    "connection already initialised (connID {conn_id}); InitConnect may be sent once",
+    "a second InitConnect on the same connection",
+)
+INTERNAL = _spec(
+    "INTERNAL",
+    RET_FAILED,
+    1099,
+    "mock-opend 内部错误：{detail}",
+    "mock-opend internal error: {detail}",
+    "a bug in mock-opend; the connection stays open (please report it)",
+)
+
+# --- proto 3301 ------------------------------------------------------------
+BAD_MARKET = _spec(
+    "BAD_MARKET",
+    RET_FAILED,
+    3301001,
+    "未知的期权市场 optionMarket={value}（可选 1=US_SECURITY、2=US_INDEX、3=HK_SECURITY、4=HK_INDEX）",
+    "unknown optionMarket={value} (expected 1=US_SECURITY, 2=US_INDEX, 3=HK_SECURITY, 4=HK_INDEX)",
+    "optionMarket is not one of the four markets (0 = Unknown included)",
+)
+BAD_DATA_TYPE = _spec(
+    "BAD_DATA_TYPE",
+    RET_FAILED,
+    3301002,
+    "未知的统计数据类型 dataType={value}（可选 0=VOLUME、1=OPEN_INTEREST）",
+    "unknown dataType={value} (expected 0=VOLUME, 1=OPEN_INTEREST)",
+    "dataType is neither 0 nor 1 (-1 = Unknown included)",
+)
+BAD_TIME = _spec(
+    "BAD_TIME",
+    RET_FAILED,
+    3301003,
+    "{field} 格式错误：{value!r}，应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM:SS",
+    "{field} has a bad format: {value!r}; expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS",
+    "beginTime or endTime is not a valid date in either accepted form",
+)
+BEGIN_AFTER_END = _spec(
+    "BEGIN_AFTER_END",
+    RET_FAILED,
+    3301004,
+    "开始时间 {begin} 晚于结束时间 {end}",
+    "beginTime {begin} is after endTime {end}",
+    "the requested begin date is later than the end date",
+)
+
+
+def catalogue_markdown() -> str:
+    """The README's error table."""
+    lines = [
+        "| name | retType | errCode | zh | en | when |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in CATALOGUE.values():
+        lines.append(f"| {s.name} | {s.ret_type} | {s.err_code} | {s.zh} | {s.en} | {s.when} |")
+    return "\n".join(lines)
+
+
+class ServerError(Exception):
+    """Raised by a handler to answer with an error reply."""
+
+    def __init__(self, spec: ErrorSpec, **params: Any) -> None:
+        super().__init__(spec.name)
+        self.spec = spec
+        self.params = params
+
+    def message(self, lang: str) -> str:
+        return self.spec.render(lang, **self.params)
+
+
+SPAN_TOO_LONG = _spec(
+    "SPAN_TOO_LONG",
+    RET_FAILED,
+    3301005,
+    "时间跨度不能超过一年：{begin} 至 {end}；开始日期为 {begin} 时结束日期最晚为 {limit}",
+    "the time span must not exceed one year: {begin} to {end}; with beginTime {begin} the latest endTime is {limit}",
+    "span policy 'reject' (default) and endTime is after beginTime plus one calendar year",
+)
+BAD_PAGE_KEY = _spec(
+    "BAD_PAGE_KEY",
+    RET_FAILED,
+    3301006,
+    "nextPageKey 无效：{detail}",
+    "invalid nextPageKey: {detail}",
+    "a garbage, truncated or tampered key, or one signed by a server with another seed",
+)
+PAGE_KEY_QUERY_MISMATCH = _spec(
+    "PAGE_KEY_QUERY_MISMATCH",
+    RET_FAILED,
+    3301007,
+    "nextPageKey 属于另一个查询（{key_query}），与本次请求（{request_query}）不一致",
+    "nextPageKey belongs to another query ({key_query}), not to this request ({request_query})",
+    "a valid key sent with a different market, data type, beginTime or endTime",
+)

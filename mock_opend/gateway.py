@@ -1,0 +1,196 @@
+"""What one mock OpenD knows and how it answers each proto id.
+
+The gateway is shared by all connections of a server: configuration, clock,
+dataset, page keys, journal and connection ids.  Handlers are plain functions
+from a decoded request to a reply message; they raise ``ServerError`` for bad
+input.  Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from google.protobuf.message import Message
+
+from . import errors as E
+from . import market_state
+from . import messages as M
+from .clock import Clock, parse_instant
+from .config import Config
+from .dataset import Dataset
+from .errors import ServerError
+from .fixtures import load_fixtures
+from .journal import Journal
+from .paging import PageKeys
+from .statistics import StatisticService, page_response
+
+PROTO_INIT_CONNECT: Final = 1001
+PROTO_GET_GLOBAL_STATE: Final = 1002
+PROTO_KEEP_ALIVE: Final = 1004
+PROTO_OPTION_MARKET_STATISTIC: Final = 3301
+
+# Process-wide: the SDK keys a process-wide table by connID, so two mock servers
+# in one test process must never hand out the same id.
+_CONN_IDS: Final = itertools.count(secrets.randbelow(1 << 40) + (1 << 40))
+
+
+@dataclass(slots=True)
+class Session:
+    """Per-connection protocol state that handlers may read and set."""
+
+    conn_id: int
+    transport: str = "tcp"
+    initialized: bool = False
+    client_id: str = ""
+    client_ver: int = 0
+    language: str = ""
+    push_fmt: int = 0
+    enc_algo: int = -1
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's answer plus what the journal should remember of it."""
+
+    message: Message
+    rows: list[Any] | None = None
+    next_key: bytes | None = None
+
+
+Handler = Callable[["Gateway", Session, Any], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class ProtoSpec:
+    proto_id: int
+    name: str
+    request: type[Message]
+    response: type[Message]
+    handler: Handler
+    needs_init: bool = True
+
+
+class Gateway:
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        if clock is None:
+            start = parse_instant(config.now) if config.now else None
+            clock = Clock(start, tick=config.clock_tick if start else None)
+        self.clock = clock
+        self.dataset = Dataset(config.seed, load_fixtures(config.fixtures), config.history_start_date)
+        self.page_keys = PageKeys(config.seed)
+        self.statistics = StatisticService(self.dataset, self.page_keys, config.page_size, config.span_policy)
+        self.journal = Journal(config.journal_size)
+
+    @property
+    def lang(self) -> str:
+        return self.config.lang
+
+    def new_session(self, transport: str = "tcp") -> Session:
+        return Session(next(_CONN_IDS), transport)
+
+    def now(self) -> datetime:
+        return self.clock.now_datetime()
+
+
+def _aes_key() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def handle_init_connect(gw: Gateway, session: Session, req: Any) -> Reply:
+    if session.initialized:
+        raise ServerError(E.ALREADY_INITIALIZED, conn_id=session.conn_id)
+    if not req.HasField("c2s"):
+        raise ServerError(E.MISSING_FIELD, proto_id=PROTO_INIT_CONNECT, field="c2s")
+    c2s = req.c2s
+    for name in ("clientVer", "clientID"):
+        if not c2s.HasField(name):
+            raise ServerError(E.MISSING_FIELD, proto_id=PROTO_INIT_CONNECT, field=f"c2s.{name}")
+    session.initialized = True
+    session.client_id = c2s.clientID
+    session.client_ver = c2s.clientVer
+    session.language = c2s.programmingLanguage
+    session.push_fmt = c2s.pushProtoFmt
+    session.enc_algo = c2s.packetEncAlgo if c2s.HasField("packetEncAlgo") else -1
+    rsp = M.InitConnectResponse()
+    rsp.retType = 0
+    s2c = rsp.s2c
+    cfg = gw.config
+    s2c.serverVer = cfg.server_ver
+    s2c.loginUserID = cfg.login_user_id
+    s2c.connID = session.conn_id
+    s2c.connAESKey = _aes_key()
+    s2c.keepAliveInterval = cfg.keep_alive_interval
+    s2c.userAttribution = cfg.user_attribution
+    return Reply(rsp)
+
+
+def handle_keep_alive(gw: Gateway, session: Session, req: Any) -> Reply:
+    if not req.HasField("c2s"):
+        raise ServerError(E.MISSING_FIELD, proto_id=PROTO_KEEP_ALIVE, field="c2s")
+    rsp = M.KeepAliveResponse()
+    rsp.retType = 0
+    rsp.s2c.time = int(gw.clock.now())
+    return Reply(rsp)
+
+
+def handle_global_state(gw: Gateway, session: Session, req: Any) -> Reply:
+    now = gw.now()
+    rsp = M.GlobalStateResponse()
+    rsp.retType = 0
+    s2c = rsp.s2c
+    s2c.marketHK = market_state.hk_state(now)
+    s2c.marketUS = market_state.us_state(now)
+    s2c.marketSH = s2c.marketSZ = market_state.a_share_state(now)
+    s2c.marketHKFuture = market_state.hk_future_state(now)
+    s2c.qotLogined = True
+    s2c.trdLogined = False
+    s2c.serverVer = gw.config.server_ver
+    s2c.serverBuildNo = gw.config.server_build_no
+    s2c.time = int(gw.clock.now())
+    s2c.localTime = gw.clock.now()
+    s2c.programStatus.type = 10  # ProgramStatusType_Ready
+    s2c.connID = session.conn_id
+    return Reply(rsp)
+
+
+def handle_option_market_statistic(gw: Gateway, session: Session, req: Any) -> Reply:
+    if not req.HasField("c2s"):
+        raise ServerError(E.MISSING_FIELD, proto_id=PROTO_OPTION_MARKET_STATISTIC, field="c2s")
+    page = gw.statistics.query(req.c2s, gw.now(), gw.lang)
+    return Reply(page_response(page), rows=page.rows, next_key=page.next_key)
+
+
+PROTOCOLS: Final[dict[int, ProtoSpec]] = {
+    spec.proto_id: spec
+    for spec in (
+        ProtoSpec(
+            PROTO_INIT_CONNECT,
+            "InitConnect",
+            M.InitConnectRequest,
+            M.InitConnectResponse,
+            handle_init_connect,
+            needs_init=False,
+        ),
+        ProtoSpec(
+            PROTO_GET_GLOBAL_STATE, "GetGlobalState", M.GlobalStateRequest, M.GlobalStateResponse, handle_global_state
+        ),
+        ProtoSpec(PROTO_KEEP_ALIVE, "KeepAlive", M.KeepAliveRequest, M.KeepAliveResponse, handle_keep_alive),
+        ProtoSpec(
+            PROTO_OPTION_MARKET_STATISTIC,
+            "Qot_GetOptionMarketStatistic",
+            M.OptionMarketStatisticRequest,
+            M.OptionMarketStatisticResponse,
+            handle_option_market_statistic,
+        ),
+    )
+}
+SUPPORTED: Final = ", ".join(str(p) for p in PROTOCOLS)

@@ -1,0 +1,162 @@
+"""Proto 3301: resolve a query's dates, pick the page, build the reply.
+
+Rules (README, "Proto 3301"): dates are 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'
+and count by day; a missing end is begin + 1 year, a missing begin is end − 1
+year, both missing is the year up to the market's today; the end is clipped to
+the last *completed* session; rows descend; a page holds ``page_size`` rows and
+carries a key exactly when older rows remain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from . import errors as E
+from .dataset import Dataset, Row
+from .errors import ServerError
+from .markets import DataType, OptionMarket
+from .messages import OptionMarketStatisticResponse
+from .paging import PageCursor, PageKeyError, PageKeys, QueryId
+
+_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$")
+
+
+def parse_time(field: str, text: str) -> date | None:
+    """'' → None; otherwise the date of 'YYYY-MM-DD[ HH:MM:SS]'."""
+    s = text.strip()
+    if not s:
+        return None
+    m = _TIME_RE.match(s)
+    try:
+        if m is None:
+            raise ValueError
+        day = date.fromisoformat(m.group(1))
+        if m.group(2) is not None:
+            hh, mm, ss = int(m.group(2)), int(m.group(3)), int(m.group(4))
+            if hh > 23 or mm > 59 or ss > 59:
+                raise ValueError
+    except ValueError:
+        raise ServerError(E.BAD_TIME, field=field, value=text) from None
+    return day
+
+
+def add_years(day: date, years: int) -> date:
+    """Same month and day ``years`` later; Feb 29 becomes Feb 28."""
+    year = day.year + years
+    if year > date.max.year:
+        return date.max
+    if year < date.min.year:
+        return date.min
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return day.replace(year=year, day=28)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    market: OptionMarket
+    data_type: DataType
+    rows: list[Row]
+    next_key: bytes | None
+    first_page: bool
+
+
+class StatisticService:
+    def __init__(self, dataset: Dataset, keys: PageKeys, page_size: int, span_policy: str) -> None:
+        self.dataset = dataset
+        self.keys = keys
+        self.page_size = page_size
+        self.span_policy = span_policy
+
+    def query(self, c2s: Any, now: datetime, lang: str) -> Page:
+        """One page for a C2S message (raises ServerError for bad input)."""
+        if not c2s.HasField("optionMarket"):
+            raise ServerError(E.MISSING_FIELD, proto_id=3301, field="c2s.optionMarket")
+        if not c2s.HasField("dataType"):
+            raise ServerError(E.MISSING_FIELD, proto_id=3301, field="c2s.dataType")
+        try:
+            market = OptionMarket(c2s.optionMarket)
+        except ValueError:
+            raise ServerError(E.BAD_MARKET, value=c2s.optionMarket) from None
+        try:
+            dtype = DataType(c2s.dataType)
+        except ValueError:
+            raise ServerError(E.BAD_DATA_TYPE, value=c2s.dataType) from None
+        req_begin = parse_time("beginTime", c2s.beginTime)
+        req_end = parse_time("endTime", c2s.endTime)
+        query = QueryId(market.value, dtype.value, req_begin, req_end)
+
+        if c2s.HasField("nextPageKey"):
+            try:
+                cur = self.keys.read(bytes(c2s.nextPageKey))
+            except PageKeyError as exc:
+                raise ServerError(E.BAD_PAGE_KEY, detail=exc.detail(lang)) from None
+            if cur.query != query:
+                raise ServerError(
+                    E.PAGE_KEY_QUERY_MISMATCH, key_query=cur.query.describe(), request_query=query.describe()
+                )
+            return self._page(market, dtype, query, cur.first, cur.last, cur.cursor, first_page=False)
+
+        cal = self.dataset.calendar(market)
+        if req_begin is None and req_end is None:
+            end = now.astimezone(cal.exchange.tz).date()
+            begin = add_years(end, -1)
+        elif req_begin is None:
+            assert req_end is not None
+            end, begin = req_end, add_years(req_end, -1)
+        elif req_end is None:
+            begin, end = req_begin, add_years(req_begin, 1)
+        else:
+            begin, end = req_begin, req_end
+        if begin > end:
+            raise ServerError(E.BEGIN_AFTER_END, begin=begin.isoformat(), end=end.isoformat())
+        limit = add_years(begin, 1)
+        if end > limit and self.span_policy == "reject":
+            raise ServerError(E.SPAN_TOO_LONG, begin=begin.isoformat(), end=end.isoformat(), limit=limit.isoformat())
+        last = min(end, cal.last_completed_session(now))
+        first = max(begin, self.dataset.history_start)
+        return self._page(market, dtype, query, first, last, last, first_page=True)
+
+    def _page(
+        self,
+        market: OptionMarket,
+        dtype: DataType,
+        query: QueryId,
+        first: date,
+        last: date,
+        cursor: date,
+        *,
+        first_page: bool,
+    ) -> Page:
+        days = self.dataset.days(market, first, min(last, cursor))
+        n = self.page_size
+        rows = [self.dataset.row(market, dtype, d) for d in days[:n]]
+        key = self.keys.make(PageCursor(query, first, last, days[n])) if len(days) > n else None
+        return Page(market, dtype, rows, key, first_page)
+
+
+def page_response(page: Page) -> Any:
+    """The protobuf reply for a page."""
+    rsp = OptionMarketStatisticResponse()
+    rsp.retType = 0
+    s2c = rsp.s2c
+    s2c.optionMarket = page.market.value
+    s2c.dataType = page.data_type.value
+    items = s2c.statisticList
+    for row in page.rows:
+        item = items.add()
+        item.time = row.time
+        item.timestamp = float(row.timestamp)
+        item.callValue = row.call
+        item.putValue = row.put
+        item.totalValue = row.call + row.put
+        ratio = row.ratio
+        if ratio is not None:
+            item.ratio = ratio
+    if page.next_key is not None:
+        s2c.nextPageKey = page.next_key
+    return rsp

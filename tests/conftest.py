@@ -1,0 +1,273 @@
+"""Shared helpers: real SDK contexts with a watchdog, a subprocess server,
+a raw protocol client and the protobuf-6 environment for the SDK's JSON mode."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import futu
+import moomoo
+import pytest
+
+# `import futu` replaces SIGINT with os._exit (PROTOCOL.md trap 14); give
+# Ctrl-C back to pytest, and keep unclosed SDK threads from blocking exit.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+futu.SysConfig.set_all_thread_daemon(True)
+moomoo.SysConfig.set_all_thread_daemon(True)
+
+from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame  # noqa: E402
+from mock_opend.messages import InitConnectRequest, InitConnectResponse  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SDK_QUERY = ROOT / "tests" / "clients" / "sdk_query.py"
+SDK_MODULES = {"futu": futu, "moomoo": moomoo}
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@contextlib.contextmanager
+def sdk_context(sdk: str, host: str, port: int, timeout: float = 15.0) -> Iterator[Any]:
+    """An OpenQuoteContext that is READY, or a test failure — never a hang."""
+    mod = SDK_MODULES[sdk]
+    ctx = mod.OpenQuoteContext(host=host, port=port, is_async_connect=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while ctx.status != "READY":
+            if time.monotonic() > deadline:
+                pytest.fail(f"{sdk} SDK not READY after {timeout}s (status {ctx.status})")
+            time.sleep(0.01)
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen[str]
+    ready: dict[str, Any]
+
+    @property
+    def host(self) -> str:
+        return self.ready["host"]
+
+    @property
+    def port(self) -> int:
+        return self.ready["port"]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0) -> float:
+        """Signal the server; return how long it took to exit."""
+        if self.proc.poll() is not None:
+            return 0.0
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.monotonic() - t0
+
+    def stderr_text(self) -> str:
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
+
+
+def start_server_process(*args: str, timeout: float = 15.0) -> ServerProcess:
+    """``python -m mock_opend serve ARGS`` on an ephemeral port, after its ready line."""
+    cmd = [sys.executable, "-m", "mock_opend", "serve", "--port", "0", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = ""
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.readline()
+        if chunk:
+            line = chunk
+            break
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        time.sleep(0.01)
+    os.set_blocking(proc.stdout.fileno(), True)
+    if not line:
+        proc.kill()
+        raise AssertionError("no ready line from the server")
+    return ServerProcess(proc, json.loads(line))
+
+
+@pytest.fixture
+def server_process() -> Iterator[Callable[..., ServerProcess]]:
+    started: list[ServerProcess] = []
+
+    def start(*args: str) -> ServerProcess:
+        sp = start_server_process(*args)
+        started.append(sp)
+        return sp
+
+    yield start
+    for sp in started:
+        sp.stop()
+        for stream in (sp.proc.stdout, sp.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class RawClient:
+    """A minimal TCP client that speaks the frame protocol, for tests that need
+    to send what no SDK would."""
+
+    def __init__(self, host: str, port: int, timeout: float = 5.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.serial = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send(self, proto_id: int, body: bytes, *, fmt: int = 0, serial: int | None = None) -> int:
+        if serial is None:
+            self.serial += 1
+            serial = self.serial
+        self.sock.sendall(encode_frame(proto_id, serial, body, fmt=fmt))
+        return serial
+
+    def recv_frame(self) -> tuple[FrameHeader, bytes]:
+        while len(self.buf) < HEADER_LEN:
+            self._fill()
+        header = FrameHeader.unpack(self.buf[:HEADER_LEN])
+        while len(self.buf) < HEADER_LEN + header.body_len:
+            self._fill()
+        body = self.buf[HEADER_LEN : HEADER_LEN + header.body_len]
+        self.buf = self.buf[HEADER_LEN + header.body_len :]
+        return header, body
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def at_eof(self, timeout: float = 2.0) -> bool:
+        """True when the server has closed the connection (after any pending data)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def init_connect(self, fmt: int = 0) -> Any:
+        req = InitConnectRequest()
+        req.c2s.clientVer = 300
+        req.c2s.clientID = "raw-test"
+        req.c2s.recvNotify = True
+        req.c2s.packetEncAlgo = -1
+        req.c2s.programmingLanguage = "Python"
+        self.send(1001, req.SerializeToString())
+        _, body = self.recv_frame()
+        rsp = InitConnectResponse.FromString(body)
+        assert rsp.retType == 0, rsp.retMsg
+        return rsp
+
+
+@pytest.fixture
+def raw_client() -> Iterator[Callable[[str, int], RawClient]]:
+    clients: list[RawClient] = []
+
+    def make(host: str, port: int) -> RawClient:
+        c = RawClient(host, port)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+# --- the SDK's JSON mode needs protobuf < 7: a second environment ------------
+PB6_SPECS = ["futu-api==10.11.7108", "moomoo-api==10.11.7108", "protobuf==6.33.6"]
+
+
+@pytest.fixture(scope="session")
+def pb6_python() -> str:
+    """A Python with futu-api and protobuf 6.33.6, built once and cached.
+
+    ``MOCK_OPEND_PB6_PYTHON`` names one to use instead.  Outside CI a failed
+    build skips the JSON-mode tests with the reason; in CI it fails them.
+    """
+    given = os.environ.get("MOCK_OPEND_PB6_PYTHON")
+    if given:
+        return given
+    venv = ROOT / ".cache" / "pb6-venv"
+    python = venv / "bin" / "python"
+    marker = venv / ".complete"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / "pb6-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            try:
+                subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True)
+                subprocess.run(
+                    [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PB6_SPECS],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                detail = getattr(exc, "stderr", "") or str(exc)
+                msg = f"cannot build the protobuf-6 SDK environment: {detail[-2000:]}"
+                if IN_CI:
+                    pytest.fail(msg)
+                pytest.skip(msg)
+            marker.write_text(" ".join(PB6_SPECS))
+    return str(python)
+
+
+def run_sdk_query(
+    python: str,
+    port: int,
+    queries: list[dict[str, Any]],
+    *,
+    sdk: str = "futu",
+    fmt: str = "protobuf",
+    extra: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    cmd = [
+        python,
+        str(SDK_QUERY),
+        "--sdk",
+        sdk,
+        "--port",
+        str(port),
+        "--fmt",
+        fmt,
+        "--queries",
+        json.dumps(queries),
+        *extra,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    assert done.returncode == 0 and lines, (
+        f"sdk_query failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"
+    )
+    return json.loads(lines[-1])
