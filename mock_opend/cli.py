@@ -18,6 +18,7 @@ from . import __version__
 from .config import LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
 from .errors import catalogue_markdown
 from .fixtures import FixtureError
+from .rate_limit import SCOPES
 
 
 def _int(text: str) -> int:
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keep-alive-interval", type=_int, help="seconds advertised in InitConnect (default 10)")
     serve.add_argument("--login-user-id", type=_int, help="loginUserID returned by InitConnect")
     serve.add_argument("--max-body-len", type=_int, help="largest accepted request body in bytes (default 1 MiB)")
+    serve.add_argument("--rate-limit", help="3301 first-page limit, e.g. 60/30s (default) or off")
+    serve.add_argument("--rate-limit-scope", choices=SCOPES, help="server (default) or per-connection")
+    serve.add_argument("--admin-port", type=_int, help="open the admin HTTP API on this port (0 = ephemeral)")
+    serve.add_argument("--admin-host", help="admin API address (default 127.0.0.1; elsewhere needs --admin-token)")
+    serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
 
     errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
     errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")

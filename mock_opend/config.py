@@ -8,6 +8,7 @@ on the command line (``--page-size 50``) and in the pytest fixture
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,11 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from .clock import parse_instant
+from .rate_limit import SCOPES, parse_rate
 from .trading_calendar import HK_CALENDAR_START
 
 LANGS = ("zh", "en")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SPAN_POLICIES = ("reject", "paginate")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (IPv4 127/8, IPv6 ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigError(ValueError):
@@ -44,6 +56,11 @@ class Config:
     server_ver: int = 1011
     server_build_no: int = 7108
     user_attribution: int = 1
+    rate_limit: str = "60/30s"
+    rate_limit_scope: str = "server"
+    admin_port: int | None = None
+    admin_host: str = "127.0.0.1"
+    admin_token: str | None = None
     max_body_len: int = 1 << 20
     journal_size: int = 10000
 
@@ -86,6 +103,23 @@ class Config:
         )
         for name in ("server_ver", "server_build_no", "user_attribution"):
             need(_is_int(getattr(self, name)), f"{name} must be an integer")
+        try:
+            parse_rate(self.rate_limit)
+        except (ValueError, AttributeError):
+            raise ConfigError(f"rate_limit must look like '60/30s' or be 'off', got {self.rate_limit!r}") from None
+        need(self.rate_limit_scope in SCOPES, f"rate_limit_scope must be one of {', '.join(SCOPES)}")
+        need(
+            self.admin_port is None or (_is_int(self.admin_port) and 0 <= self.admin_port <= 65535),
+            f"admin_port must be 0..65535, got {self.admin_port!r}",
+        )
+        need(
+            self.admin_token is None or (isinstance(self.admin_token, str) and len(self.admin_token) >= 8),
+            "admin_token must be a string of at least 8 characters",
+        )
+        need(
+            is_loopback(self.admin_host) or self.admin_token is not None,
+            f"admin_host {self.admin_host!r} is not loopback: an admin_token is required to expose the admin API",
+        )
         need(_is_int(self.max_body_len) and 64 <= self.max_body_len <= 1 << 30, "max_body_len must be 64..2^30")
         need(_is_int(self.journal_size) and self.journal_size >= 0, "journal_size must be >= 0")
         need(

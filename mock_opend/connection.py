@@ -1,10 +1,10 @@
 """One client connection as a sans-I/O state machine.
 
 ``receive_data(bytes)`` returns the actions the I/O shell must perform (send
-these bytes, close).  Every complete frame gets exactly one reply frame with
-the request's proto id and serial, in the request's body format; broken
-framing gets an error reply and a close.  Nothing a client sends can raise out
-of here.
+these bytes, maybe later; close, maybe with a reset).  Every complete frame gets
+exactly one reply frame with the request's proto id and serial, in the
+request's body format — unless an injected fault says otherwise; broken framing
+gets an error reply and a close.  Nothing a client sends can raise out of here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from . import errors as E
 from .body import BodyError, decode_body, encode_body
 from .errors import ErrorSpec, ServerError
+from .faults import Fault
 from .frame import FMT_JSON, FMT_PROTOBUF, Frame, FrameDecoder, FramingError, encode_frame
 from .gateway import PROTOCOLS, SUPPORTED, Gateway, ProtoSpec, Session
 from .journal import JournalEntry
@@ -32,11 +33,13 @@ _FMT_NAMES = {FMT_PROTOBUF: "protobuf", FMT_JSON: "json"}
 @dataclass(frozen=True, slots=True)
 class Send:
     data: bytes
+    delay: float = 0.0  # seconds; later sends on the connection queue behind it
 
 
 @dataclass(frozen=True, slots=True)
 class Close:
     reason: str
+    reset: bool = False  # abort with RST instead of an orderly close
 
 
 Action = Send | Close
@@ -60,13 +63,19 @@ class Connection:
         actions: list[Action] = []
         for event in self.decoder.feed(data):
             if isinstance(event, Frame):
-                actions.append(Send(self.handle_frame(event)))
+                actions.extend(self.handle_frame(event))
+                if self.closed:
+                    break
             else:
                 actions.extend(self._framing_error(event))
         return actions
 
+    def connection_lost(self) -> None:
+        self.closed = True
+        self.gateway.connection_closed(self.session)
+
     # -- one request -------------------------------------------------------
-    def handle_frame(self, frame: Frame) -> bytes:
+    def handle_frame(self, frame: Frame) -> list[Action]:
         t0 = time.perf_counter_ns()
         gw = self.gateway
         h = frame.header
@@ -110,11 +119,20 @@ class Connection:
             logging.getLogger("mock_opend").exception("handler failed for proto %s", h.proto_id)
             message = self._error_message(spec, E.INTERNAL, E.INTERNAL.render(gw.lang, detail=repr(exc)))
             entry.error = E.INTERNAL.name
-        body = self._encode(reply_fmt, spec, message)
-        out = encode_frame(h.proto_id, h.serial, body, fmt=reply_fmt)
+
+        fault = gw.faults.take(h.proto_id, self.conn_id)
+        if fault is not None and fault.kind == "error":
+            message = self._error_message(spec, None, fault.ret_msg, fault.ret_type, fault.err_code)
+            entry.rows = entry.next_key = None
+        out = encode_frame(h.proto_id, h.serial, self._encode(reply_fmt, spec, message), fmt=reply_fmt)
+        actions = self._apply_fault(fault, out) if fault is not None else [Send(out)]
+
         entry.ret_type = getattr(message, "retType", None)
         entry.ret_msg = getattr(message, "retMsg", "")
         entry.duration_us = (time.perf_counter_ns() - t0) // 1000
+        if fault is not None:
+            entry.extra["fault"] = fault.kind
+            entry.extra["fault_id"] = fault.id
         gw.journal.add(entry)
         if log.isEnabledFor(logging.INFO):
             log.info(
@@ -127,10 +145,31 @@ class Connection:
                     "outcome": "ok" if entry.error is None else entry.error,
                     "ret_type": entry.ret_type,
                     "rows": None if entry.rows is None else len(entry.rows),
+                    "fault": None if fault is None else fault.kind,
                     "us": entry.duration_us,
                 },
             )
-        return out
+        return actions
+
+    def _apply_fault(self, fault: Fault, out: bytes) -> list[Action]:
+        kind = fault.kind
+        if kind == "latency":
+            return [Send(out, delay=fault.latency_ms / 1000.0)]
+        if kind == "no_reply":
+            return []
+        if kind == "reset":
+            self.closed = True
+            return [Close("fault: reset", reset=True)]
+        if kind == "truncate":
+            n = fault.truncate_bytes if fault.truncate_bytes is not None else len(out) // 2
+            self.closed = True
+            return [Send(out[: min(n, len(out) - 1)]), Close("fault: truncate")]
+        if kind == "corrupt_sha1":
+            bad = bytearray(out)
+            for i in range(16, 36):
+                bad[i] ^= 0xA5
+            return [Send(bytes(bad))]
+        return [Send(out)]  # "error": the message was already replaced
 
     def _encode(self, fmt: int, spec: ProtoSpec | None, message: Message) -> bytes:
         try:
@@ -141,11 +180,15 @@ class Connection:
             return encode_body(fmt, fallback)
 
     @staticmethod
-    def _error_message(spec: ProtoSpec | None, err: ErrorSpec, text: str) -> Any:
+    def _error_message(
+        spec: ProtoSpec | None, err: ErrorSpec | None, text: str, ret_type: int = 0, err_code: int | None = None
+    ) -> Any:
         msg = spec.response() if spec is not None else ErrorResponse()
-        msg.retType = err.ret_type
+        msg.retType = err.ret_type if err is not None else ret_type
         msg.retMsg = text
-        msg.errCode = err.err_code
+        code = err.err_code if err is not None else err_code
+        if code is not None:
+            msg.errCode = code
         return msg
 
     # -- broken stream -------------------------------------------------------

@@ -201,3 +201,12 @@ PAGE_KEY_QUERY_MISMATCH = _spec(
     "nextPageKey belongs to another query ({key_query}), not to this request ({request_query})",
     "a valid key sent with a different market, data type, beginTime or endTime",
 )
+RATE_LIMITED = _spec(
+    "RATE_LIMITED",
+    RET_FAILED,
+    3301008,
+    "获取期权市场统计频率太高，请求失败，每{window}秒最多{limit}次。",
+    "Option market statistics requested too frequently, request failed: "
+    "at most {limit} requests every {window} seconds.",
+    "more than rate_limit first-page requests (no nextPageKey) in the rolling window; continuations are never limited",
+)

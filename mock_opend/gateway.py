@@ -25,9 +25,11 @@ from .clock import Clock, parse_instant
 from .config import Config
 from .dataset import Dataset
 from .errors import ServerError
+from .faults import FaultPlan
 from .fixtures import load_fixtures
 from .journal import Journal
 from .paging import PageKeys
+from .rate_limit import RateLimiter, parse_rate
 from .statistics import StatisticService, page_response
 
 PROTO_INIT_CONNECT: Final = 1001
@@ -88,6 +90,8 @@ class Gateway:
         self.page_keys = PageKeys(config.seed)
         self.statistics = StatisticService(self.dataset, self.page_keys, config.page_size, config.span_policy)
         self.journal = Journal(config.journal_size)
+        self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
+        self.faults = FaultPlan()
 
     @property
     def lang(self) -> str:
@@ -98,6 +102,15 @@ class Gateway:
 
     def now(self) -> datetime:
         return self.clock.now_datetime()
+
+    def connection_closed(self, session: Session) -> None:
+        self.rate_limiter.forget(session.conn_id)
+
+    def reset(self) -> None:
+        """Back to a clean state: rate-limit windows, journal and faults (not the clock)."""
+        self.rate_limiter.reset()
+        self.journal.clear()
+        self.faults.remove()
 
 
 def _aes_key() -> str:
@@ -165,6 +178,10 @@ def handle_global_state(gw: Gateway, session: Session, req: Any) -> Reply:
 def handle_option_market_statistic(gw: Gateway, session: Session, req: Any) -> Reply:
     if not req.HasField("c2s"):
         raise ServerError(E.MISSING_FIELD, proto_id=PROTO_OPTION_MARKET_STATISTIC, field="c2s")
+    if not req.c2s.HasField("nextPageKey") and not gw.rate_limiter.acquire(session.conn_id, gw.clock.now()):
+        spec = gw.rate_limiter.spec
+        assert spec is not None
+        raise ServerError(E.RATE_LIMITED, limit=spec.limit, window=spec.window_text)
     page = gw.statistics.query(req.c2s, gw.now(), gw.lang)
     return Reply(page_response(page), rows=page.rows, next_key=page.next_key)
 

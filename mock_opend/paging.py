@@ -111,9 +111,11 @@ class PageKeys:
             raise PageKeyError("prefix")
         text = key[len(PREFIX) :]
         try:
-            raw = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+            raw = base64.b64decode(text + b"=" * (-len(text) % 4), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise PageKeyError("encoding") from None
+        if base64.urlsafe_b64encode(raw).rstrip(b"=") != text:
+            raise PageKeyError("encoding")
         if len(raw) != _KEY_BYTES:
             raise PageKeyError("length", got=len(raw), want=_KEY_BYTES)
         payload, tag = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]

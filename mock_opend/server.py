@@ -2,41 +2,37 @@
 
 ``MockOpenD`` runs inside an existing event loop (``await start()``) or on a
 thread of its own (``start_background()`` / ``with MockOpenD(...)``), which is
-what synchronous SDK code and the pytest fixture use.
+what synchronous SDK code and the pytest fixture use.  Besides the TCP API port
+it can open the admin HTTP API (``admin_port``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import collections
 import logging
+import socket
+import struct
 import threading
 from typing import Any
 
 from .clock import Clock
-from .config import Config, build_config
-from .connection import Close, Connection, Send
+from .config import Config, build_config, is_loopback
+from .connection import Action, Connection, Send
 from .gateway import Gateway
 
 log = logging.getLogger("mock_opend")
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class _TcpProtocol(asyncio.Protocol):
-    __slots__ = ("conn", "server", "transport")
+    """Feeds bytes to a Connection and performs its actions, in order."""
 
     def __init__(self, server: MockOpenD) -> None:
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.conn: Connection | None = None
+        self._queue: collections.deque[tuple[float, Action]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -47,18 +43,63 @@ class _TcpProtocol(asyncio.Protocol):
         log.debug("connect", extra={"conn": self.conn.conn_id, "peer": str(peer)})
 
     def data_received(self, data: bytes) -> None:
-        assert self.conn is not None and self.transport is not None
-        for action in self.conn.receive_data(data):
+        assert self.conn is not None
+        actions = self.conn.receive_data(data)
+        if not self._queue:
+            for i, action in enumerate(actions):
+                if isinstance(action, Send) and action.delay > 0:
+                    self._enqueue(actions[i:])
+                    return
+                if not self._perform(action):
+                    return
+        else:
+            self._enqueue(actions)
+
+    def _enqueue(self, actions: list[Action]) -> None:
+        loop = asyncio.get_running_loop()
+        due = self._queue[-1][0] if self._queue else loop.time()
+        for action in actions:
             if isinstance(action, Send):
-                self.transport.write(action.data)
-            elif isinstance(action, Close):
-                self.transport.close()
-                break
+                due = max(due, loop.time() + action.delay)
+            self._queue.append((due, action))
+        if self._timer is None:
+            self._timer = loop.call_at(self._queue[0][0], self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        while self._queue and self._queue[0][0] <= loop.time() + 0.0005:
+            _, action = self._queue.popleft()
+            if not self._perform(action):
+                self._queue.clear()
+                return
+        if self._queue:
+            self._timer = loop.call_at(self._queue[0][0], self._flush)
+
+    def _perform(self, action: Action) -> bool:
+        """Do one action; False once the transport is closed."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        if isinstance(action, Send):
+            transport.write(action.data)
+            return True
+        if action.reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        else:
+            transport.close()
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         if self.transport is not None:
             self.server._transports.discard(self.transport)
         if self.conn is not None:
+            self.conn.connection_lost()
             log.debug("disconnect", extra={"conn": self.conn.conn_id})
 
 
@@ -73,12 +114,14 @@ class MockOpenD:
         self.gateway = Gateway(cfg, clock)
         self.host = cfg.host
         self.port: int = cfg.port
+        self.admin_port: int | None = None
         self._server: asyncio.base_events.Server | None = None
+        self._admin: Any = None
         self._transports: set[asyncio.Transport] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
-    # -- shared state, for tests and embedding -------------------------------
+    # -- shared state, for tests and embedding (the admin API without HTTP) ----
     @property
     def clock(self) -> Clock:
         return self.gateway.clock
@@ -88,27 +131,54 @@ class MockOpenD:
         return self.gateway.journal
 
     @property
+    def faults(self) -> Any:
+        return self.gateway.faults
+
+    @property
+    def rate_limiter(self) -> Any:
+        return self.gateway.rate_limiter
+
+    def reset(self) -> None:
+        """Clear rate-limit windows, the journal and faults."""
+        self.gateway.reset()
+
+    @property
     def address(self) -> tuple[str, int]:
         return self.host, self.port
 
     def ready_info(self) -> dict[str, Any]:
-        return {"event": "ready", "host": self.host, "port": self.port}
+        info: dict[str, Any] = {"event": "ready", "host": self.host, "port": self.port}
+        if self.admin_port is not None:
+            info["admin_port"] = self.admin_port
+        return info
 
     # -- inside a running loop -----------------------------------------------
     async def start(self) -> None:
-        if not is_loopback(self.config.host):
+        cfg = self.config
+        if not is_loopback(cfg.host):
             log.warning(
                 "listening on a non-loopback address: anyone who can reach it can use this mock",
-                extra={"host": self.config.host},
+                extra={"host": cfg.host},
             )
         self._loop = asyncio.get_running_loop()
         self._server = await self._loop.create_server(
-            lambda: _TcpProtocol(self), self.config.host, self.config.port, reuse_address=True
+            lambda: _TcpProtocol(self), cfg.host, cfg.port, reuse_address=True
         )
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
+        if cfg.admin_port is not None:
+            from .admin_http import start_admin_site
+
+            try:
+                self._admin, self.admin_port = await start_admin_site(self, cfg.admin_host, cfg.admin_port)
+            except BaseException:
+                await self.stop()
+                raise
 
     async def stop(self) -> None:
+        if self._admin is not None:
+            await self._admin.cleanup()
+            self._admin = None
         if self._server is not None:
             self._server.close()
         for transport in list(self._transports):

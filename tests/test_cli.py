@@ -59,6 +59,10 @@ def test_console_script_entry_point() -> None:
         (["serve", "--keep-alive-interval", "60"], "keep_alive_interval must be 1..40"),
         (["serve", "--fixtures", "/nonexistent/rows.csv"], "cannot read fixture file"),
         (["serve", "--config", "/nonexistent/conf.toml"], "cannot read config file"),
+        (["serve", "--rate-limit", "lots"], "rate_limit must look like '60/30s'"),
+        (["serve", "--rate-limit-scope", "global"], "invalid choice"),
+        (["serve", "--admin-port", "0", "--admin-host", "0.0.0.0"], "an admin_token is required"),
+        (["serve", "--span-policy", "truncate"], "invalid choice"),
     ],
 )
 def test_bad_input_exits_nonzero_with_a_clear_message(args: list[str], needle: str) -> None:
@@ -163,3 +167,13 @@ def test_non_loopback_bind_warns_without_binding(monkeypatch, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="mock_opend"), pytest.raises(OSError, match="refused by the test"):
         asyncio.run(server.start())
     assert any("non-loopback" in r.getMessage() for r in caplog.records)
+
+
+def test_admin_port_in_the_ready_line_and_fast_shutdown(server_process) -> None:
+    import urllib.request
+
+    sp = server_process("--admin-port", "0", "--now", "2026-06-15")
+    assert set(sp.ready) == {"event", "host", "port", "admin_port"}
+    with urllib.request.urlopen(f"http://127.0.0.1:{sp.ready['admin_port']}/__admin/clock", timeout=5) as rsp:
+        assert json.loads(rsp.read())["now"] == "2026-06-15T00:00:00+00:00"
+    assert sp.stop() < 1.0 and sp.proc.returncode == 0
