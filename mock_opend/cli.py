@@ -17,7 +17,10 @@ from typing import Any
 from . import __version__
 from .config import LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
 from .errors import catalogue_markdown
+from .export import FORMATS
 from .fixtures import FixtureError
+from .markets import DataType, OptionMarket, parse_data_type, parse_market
+from .model import PROFILES
 from .rate_limit import SCOPES
 
 
@@ -47,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--lang", choices=LANGS, help="language of error messages (default zh)")
     serve.add_argument("--log-level", choices=LOG_LEVELS, help="default info (one line per request)")
-    serve.add_argument("--page-size", type=_int, help="rows per 3301 page, 1..1000 (default 100)")
+    serve.add_argument(
+        "--page-size", type=_int, help="rows per 3301 page, 1..1000 (default 100; 1 with --data-profile edge)"
+    )
+    serve.add_argument(
+        "--data-profile", choices=PROFILES, help="realistic (default) or edge: values that break clients"
+    )
     serve.add_argument(
         "--span-policy", choices=SPAN_POLICIES, help="ranges over one year: reject (default) or paginate"
     )
@@ -60,6 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-port", type=_int, help="open the admin HTTP API on this port (0 = ephemeral)")
     serve.add_argument("--admin-host", help="admin API address (default 127.0.0.1; elsewhere needs --admin-token)")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
+
+    def data_options(p: argparse.ArgumentParser, *, with_type: bool) -> None:
+        p.add_argument("--config", metavar="FILE", help="TOML settings, as for serve")
+        p.add_argument("--market", required=True, type=_market, help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX")
+        if with_type:
+            p.add_argument("--type", required=True, dest="data_type", type=_dtype, help="VOLUME or OPEN_INTEREST")
+        p.add_argument("--begin", default="", help="YYYY-MM-DD (default: as the server)")
+        p.add_argument("--end", default="", help="YYYY-MM-DD (default: as the server)")
+        p.add_argument("--seed", type=_int)
+        p.add_argument("--now", help="the mock clock, as for serve")
+        p.add_argument("--fixtures", action="append", metavar="FILE")
+        p.add_argument("--data-profile", choices=PROFILES)
+        p.add_argument("--history-start")
+        p.add_argument("--span-policy", choices=SPAN_POLICIES)
+        p.add_argument("--lang", choices=LANGS)
+
+    data = sub.add_parser(
+        "data", help="print what the server would serve", description="Print every row the server would serve."
+    )
+    data_options(data, with_type=True)
+    data.add_argument("--format", choices=FORMATS, default="csv")
+    data.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    plot = sub.add_parser("plot", help="draw a market's volume and open interest", description="Draw a PNG.")
+    data_options(plot, with_type=False)
+    plot.add_argument("-o", "--output", metavar="FILE", required=True, help="PNG file to write")
 
     errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
     errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
@@ -88,9 +122,67 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
     return 0
 
 
+def _market(text: str) -> OptionMarket:
+    try:
+        return parse_market(text)
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown market {text!r} (US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX)"
+        ) from None
+
+
+def _dtype(text: str) -> DataType:
+    try:
+        return parse_data_type(text)
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown data type {text!r} (VOLUME, OPEN_INTEREST)") from None
+
+
+_DATA_SETTINGS = ("seed", "now", "fixtures", "data_profile", "history_start", "span_policy", "lang")
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    from .errors import ServerError
+    from .export import Query, render, served_rows
+
+    settings = {k: getattr(args, k) for k in _DATA_SETTINGS if getattr(args, k) is not None}
+    cfg = build_config(args.config, **settings)
+    try:
+        if args.command == "plot":
+            from .plot import plot_market
+
+            path = plot_market(cfg, args.market, args.begin, args.end, args.output)
+            print(f"wrote {path}", file=sys.stderr)
+            return 0
+        rows = served_rows(cfg, Query(args.market, args.data_type, args.begin, args.end))
+        out = render(rows, args.format)
+    except ServerError as exc:
+        print(f"mock-opend: error: {exc.message(cfg.lang)}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"mock-opend: error: {exc}", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "wb") as fh:
+            fh.write(out)
+    else:
+        if args.format == "parquet":
+            print("mock-opend: error: parquet is binary; use --output FILE", file=sys.stderr)
+            return 2
+        sys.stdout.write(out.decode())
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("data", "plot"):
+        try:
+            return _data_command(args)
+        except (ConfigError, FixtureError) as exc:
+            print(f"mock-opend: error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "errors":
         from .errors import CATALOGUE
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import parse_instant
+from .model import PROFILES
 from .rate_limit import SCOPES, parse_rate
 from .trading_calendar import HK_CALENDAR_START
 
@@ -48,7 +49,8 @@ class Config:
     fixtures: list[str] = field(default_factory=list)
     lang: str = "zh"
     log_level: str = "info"
-    page_size: int = 100
+    page_size: int | None = None  # None: 100, or 1 under the edge data profile
+    data_profile: str = "realistic"
     span_policy: str = "reject"
     history_start: str = "2016-01-01"
     login_user_id: int = 100000001
@@ -80,8 +82,12 @@ class Config:
         need(self.lang in LANGS, f"lang must be one of {', '.join(LANGS)}, got {self.lang!r}")
         need(self.log_level in LOG_LEVELS, f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         need(
-            _is_int(self.page_size) and 1 <= self.page_size <= 1000,
+            self.page_size is None or (_is_int(self.page_size) and 1 <= self.page_size <= 1000),
             f"page_size must be 1..1000, got {self.page_size!r}",
+        )
+        need(
+            self.data_profile in PROFILES,
+            f"data_profile must be one of {', '.join(PROFILES)}, got {self.data_profile!r}",
         )
         need(
             self.span_policy in SPAN_POLICIES,
@@ -127,6 +133,12 @@ class Config:
             "fixtures must be a list of paths",
         )
         return self
+
+    @property
+    def effective_page_size(self) -> int:
+        if self.page_size is not None:
+            return self.page_size
+        return 1 if self.data_profile == "edge" else 100
 
     @property
     def history_start_date(self) -> date:

@@ -6,12 +6,13 @@ rows from here, so "what the server would serve" has one definition.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import date
 
 from .fixtures import Overlay
 from .markets import EXCHANGE_OF, DataType, OptionMarket
-from .model import SyntheticModel
+from .model import HORIZON, SyntheticModel
 from .trading_calendar import TradingCalendar, calendar_for
 
 
@@ -47,8 +48,14 @@ class Row:
 
 
 class Dataset:
-    def __init__(self, seed: int, overlay: Overlay | None = None, history_start: date = date(2016, 1, 1)) -> None:
-        self.model = SyntheticModel(seed)
+    def __init__(
+        self,
+        seed: int,
+        overlay: Overlay | None = None,
+        history_start: date = date(2016, 1, 1),
+        profile: str = "realistic",
+    ) -> None:
+        self.model = SyntheticModel(seed, profile)
         self.overlay: Overlay = dict(overlay or {})
         self.history_start = history_start
 
@@ -61,15 +68,29 @@ class Dataset:
             values = self.model.values(market, dtype, day)
         return Row(day, values[0], values[1], self.calendar(market).midnight_timestamp(day))
 
-    def days(self, market: OptionMarket, first: date, last: date) -> list[date]:
-        """Sessions in ``[first, last]`` (clipped to history), newest first."""
-        first = max(first, self.history_start)
+    def rows(
+        self, market: OptionMarket, dtype: DataType, first: date, last: date, limit: int | None = None
+    ) -> list[Row]:
+        """Rows of the sessions in ``[first, last]`` (clipped to history), newest
+        first; at most ``limit`` of them."""
+        first, last = max(first, self.history_start), min(last, HORIZON)
         if first > last:
             return []
-        days = self.calendar(market).sessions(first, last)
-        days.reverse()
-        return days
-
-    def rows(self, market: OptionMarket, dtype: DataType, first: date, last: date) -> list[Row]:
-        """Rows of every session in ``[first, last]`` (clipped to history), newest first."""
-        return [self.row(market, dtype, d) for d in self.days(market, first, last)]
+        series = self.model.series(market, dtype, last)
+        days = series.days
+        lo = bisect.bisect_left(days, first)
+        hi = bisect.bisect_right(days, last)
+        if limit is not None:
+            lo = max(lo, hi - limit)
+        midnight = self.calendar(market).midnight_timestamp
+        overlay = self.overlay
+        calls, puts = series.call, series.put
+        out = []
+        for i in range(hi - 1, lo - 1, -1):
+            day = days[i]
+            values = overlay.get((market, dtype, day)) if overlay else None
+            if values is None:
+                out.append(Row(day, calls[i], puts[i], midnight(day)))
+            else:
+                out.append(Row(day, values[0], values[1], midnight(day)))
+        return out

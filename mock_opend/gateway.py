@@ -86,9 +86,11 @@ class Gateway:
             start = parse_instant(config.now) if config.now else None
             clock = Clock(start, tick=config.clock_tick if start else None)
         self.clock = clock
-        self.dataset = Dataset(config.seed, load_fixtures(config.fixtures), config.history_start_date)
+        self.dataset = Dataset(
+            config.seed, load_fixtures(config.fixtures), config.history_start_date, config.data_profile
+        )
         self.page_keys = PageKeys(config.seed)
-        self.statistics = StatisticService(self.dataset, self.page_keys, config.page_size, config.span_policy)
+        self.statistics = StatisticService(self.dataset, self.page_keys, config.effective_page_size, config.span_policy)
         self.journal = Journal(config.journal_size)
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()

@@ -132,10 +132,12 @@ class StatisticService:
         *,
         first_page: bool,
     ) -> Page:
-        days = self.dataset.days(market, first, min(last, cursor))
         n = self.page_size
-        rows = [self.dataset.row(market, dtype, d) for d in days[:n]]
-        key = self.keys.make(PageCursor(query, first, last, days[n])) if len(days) > n else None
+        rows = self.dataset.rows(market, dtype, first, min(last, cursor), limit=n + 1)
+        key = None
+        if len(rows) > n:
+            key = self.keys.make(PageCursor(query, first, last, rows[n].day))
+            rows = rows[:n]
         return Page(market, dtype, rows, key, first_page)
 
 

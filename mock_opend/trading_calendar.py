@@ -26,6 +26,7 @@ class TradingCalendar:
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
         self._years: dict[int, tuple[list[date], frozenset[date]]] = {}
+        self._midnights: dict[date, int] = {}
         self._lock = threading.Lock()
 
     def _year(self, year: int) -> tuple[list[date], frozenset[date]]:
@@ -92,8 +93,12 @@ class TradingCalendar:
         return self.previous_sessions(day, 1)[0]
 
     def midnight_timestamp(self, day: date) -> int:
-        """Unix seconds of ``day``'s 00:00 in the exchange's time zone."""
-        return int(datetime.combine(day, datetime.min.time(), tzinfo=self.exchange.tz).timestamp())
+        """Unix seconds of ``day``'s 00:00 in the exchange's time zone (cached)."""
+        ts = self._midnights.get(day)
+        if ts is None:
+            ts = int(datetime.combine(day, datetime.min.time(), tzinfo=self.exchange.tz).timestamp())
+            self._midnights[day] = ts
+        return ts
 
 
 @cache

@@ -1,0 +1,301 @@
+"""Realism of the synthetic data: ../shared/MARKET.md §3.4, with bands tightened
+where exchange statistics were found (README, "Data model" lists the sources).
+
+Every test states its tolerance; they run on a 2-year window
+(2024-07-01..2026-06-30) for several seeds, so a drifting model fails here.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import holidays
+import numpy as np
+import pytest
+
+from mock_opend.dataset import Dataset
+from mock_opend.markets import EXCHANGE_OF, DataType, OptionMarket
+from mock_opend.model import monthly_expiries
+from mock_opend.trading_calendar import calendar_for
+
+SEEDS = (1, 7, 42, 2026)
+BEGIN, END = date(2024, 7, 1), date(2026, 6, 30)
+US = (OptionMarket.US_SECURITY, OptionMarket.US_INDEX)
+
+# median daily total volume over the window. MARKET.md: [45M, 80M], [3.5M, 6.5M],
+# [0.55M, 1.1M], [80k, 200k]; tightened with OCC and HKEX averages for 2024–2025.
+VOLUME_MEDIAN = {
+    OptionMarket.US_SECURITY: (48e6, 66e6),  # OCC equity+ETF ADV 43.3M (2024) .. 53.7M (2025 YTD Sep) .. 2026 example
+    OptionMarket.US_INDEX: (4.0e6, 5.6e6),  # OCC index ADV 4.17M (2024), 4.83M (2025 YTD Sep)
+    OptionMarket.HK_SECURITY: (0.65e6, 0.95e6),  # HKEX stock options ADV 0.68M (2024), 0.82M (2025)
+    OptionMarket.HK_INDEX: (100e3, 165e3),  # HKEX index options ADV 146.5k (2024 Jan-Jul), ~107k (Aug 2025)
+}
+PC_MEAN = {
+    OptionMarket.US_SECURITY: (0.60, 0.85),
+    OptionMarket.US_INDEX: (0.95, 1.40),
+    OptionMarket.HK_SECURITY: (0.65, 1.00),
+    OptionMarket.HK_INDEX: (0.85, 1.30),
+}
+OI_MEDIAN = {
+    OptionMarket.US_SECURITY: (300e6, 650e6),
+    OptionMarket.US_INDEX: (15e6, 40e6),
+    OptionMarket.HK_SECURITY: (6e6, 16e6),
+    OptionMarket.HK_INDEX: (0.6e6, 2.5e6),
+}
+OI_PC = {
+    OptionMarket.US_SECURITY: (0.65, 1.0),
+    OptionMarket.US_INDEX: (1.15, 1.8),
+    OptionMarket.HK_SECURITY: (0.65, 1.05),
+    OptionMarket.HK_INDEX: (0.9, 1.5),
+}
+
+
+@dataclass
+class Window:
+    days: list[date]
+    call: np.ndarray
+    put: np.ndarray
+    expiries: set[date]
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.call + self.put
+
+    @property
+    def ratio(self) -> np.ndarray:
+        return self.put / self.call
+
+
+@functools.cache
+def window(seed: int, market: OptionMarket, dtype: DataType, begin: date = BEGIN, end: date = END) -> Window:
+    rows = list(reversed(Dataset(seed).rows(market, dtype, begin, end)))
+    cal = calendar_for(EXCHANGE_OF[market])
+    days = [r.day for r in rows]
+    call = np.array([r.call for r in rows], dtype=float)
+    put = np.array([r.put for r in rows], dtype=float)
+    return Window(days, call, put, monthly_expiries(cal, days))
+
+
+params = pytest.mark.parametrize("seed", SEEDS)
+markets = pytest.mark.parametrize("market", list(OptionMarket))
+
+
+# 1-2 calendar and timestamps -------------------------------------------------
+@markets
+def test_rows_are_exactly_the_exchange_sessions(market: OptionMarket) -> None:
+    mic = EXCHANGE_OF[market].mic
+    w = window(1, market, DataType.VOLUME)
+    closed = {d for y in (2024, 2025, 2026) for d in holidays.financial_holidays(mic, years=y)}
+    expected = [BEGIN + timedelta(days=i) for i in range((END - BEGIN).days + 1)]
+    assert w.days == [d for d in expected if d.weekday() < 5 and d not in closed]
+    per_year = {y: sum(d.year == y for d in w.days) for y in (2025,)}
+    lo, hi = (250, 252) if mic == "XNYS" else (243, 248)
+    assert lo <= per_year[2025] <= hi
+
+
+def test_hk_weather_closures_have_no_rows() -> None:
+    ds = Dataset(1, history_start=date(2023, 1, 1))
+    days = {r.day for r in ds.rows(OptionMarket.HK_SECURITY, DataType.VOLUME, date(2023, 7, 1), date(2024, 9, 30))}
+    assert not days & {date(2023, 7, 17), date(2023, 9, 1), date(2023, 9, 8), date(2024, 9, 6)}
+
+
+@markets
+def test_timestamps_are_local_midnight(market: OptionMarket) -> None:
+    rows = Dataset(1).rows(market, DataType.VOLUME, BEGIN, END)
+    stamps = [r.timestamp for r in reversed(rows)]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    for r in rows:
+        utc_midnight = datetime.combine(r.day, datetime.min.time(), tzinfo=UTC).timestamp()
+        offset = r.timestamp - utc_midnight
+        assert offset in ((4 * 3600, 5 * 3600) if market in US else (-8 * 3600,))
+
+
+# 3 arithmetic ------------------------------------------------------------------
+@params
+@markets
+def test_arithmetic(seed: int, market: OptionMarket) -> None:
+    for dtype in DataType:
+        for r in Dataset(seed).rows(market, dtype, BEGIN, END):
+            assert r.call >= 0 and r.put >= 0 and r.total == r.call + r.put
+            assert r.ratio == (None if r.call == 0 else round(r.put / r.call, 6))
+
+
+# 4-7 volume --------------------------------------------------------------------
+@params
+@markets
+def test_volume_level(seed: int, market: OptionMarket) -> None:
+    lo, hi = VOLUME_MEDIAN[market]
+    assert lo <= np.median(window(seed, market, DataType.VOLUME).total) <= hi
+
+
+@params
+def test_us_security_2026_h1_level(seed: int) -> None:
+    w = window(seed, OptionMarket.US_SECURITY, DataType.VOLUME, date(2026, 1, 1), date(2026, 6, 30))
+    assert 55e6 <= np.median(w.total) <= 80e6  # the API page's June 2026 example: 58M–96M a day
+
+
+@params
+@markets
+def test_volume_dispersion(seed: int, market: OptionMarket) -> None:
+    v = window(seed, market, DataType.VOLUME).total
+    med = np.median(v)
+    assert 1.5 <= np.percentile(v, 95) / np.percentile(v, 5) <= 3.2
+    assert 0.06 <= np.median(np.abs(np.diff(np.log(v)))) <= 0.25
+    assert v.max() / med <= (4.0 if market is OptionMarket.HK_INDEX else 3.5)
+    assert v.min() / med >= 0.25
+
+
+@params
+@markets
+def test_volume_persistence(seed: int, market: OptionMarket) -> None:
+    lv = np.log(window(seed, market, DataType.VOLUME).total)
+    assert 0.30 <= np.corrcoef(lv[:-1], lv[1:])[0, 1] <= 0.90
+
+
+@params
+@markets
+def test_put_call_ratio_of_volume(seed: int, market: OptionMarket) -> None:
+    r = window(seed, market, DataType.VOLUME).ratio
+    lo, hi = PC_MEAN[market]
+    assert lo <= r.mean() <= hi
+    assert 0.04 <= r.std() <= 0.30
+    assert r.min() >= 0.3 and r.max() <= 3.0
+
+
+@params
+@markets
+def test_index_options_are_more_put_heavy_than_stock_options(seed: int, market: OptionMarket) -> None:
+    if market in (OptionMarket.US_INDEX, OptionMarket.HK_INDEX):
+        stock = OptionMarket.US_SECURITY if market is OptionMarket.US_INDEX else OptionMarket.HK_SECURITY
+        assert window(seed, market, DataType.VOLUME).ratio.mean() > window(seed, stock, DataType.VOLUME).ratio.mean()
+
+
+@params
+def test_shocks_lift_volume_and_put_call_together(seed: int) -> None:
+    """On the 3% biggest day-over-day volume jumps (expiry days aside), over ten
+    years and all markets, log put/call rises by more than 0.03 on average;
+    on the other days it does not move."""
+    jumps, others = [], []
+    for market in OptionMarket:
+        w = window(seed, market, DataType.VOLUME, date(2016, 1, 4), END)
+        dv, dr = np.diff(np.log(w.total)), np.diff(np.log(w.ratio))
+        near_expiry = np.array(
+            [d in w.expiries or e in w.expiries for d, e in zip(w.days[1:], [*w.days[2:], END], strict=True)]
+        )
+        big = (dv > np.percentile(dv, 97)) & ~near_expiry
+        jumps += list(dr[big])
+        others += list(dr[~big])
+    assert np.mean(jumps) > 0.03 and abs(np.mean(others)) < 0.01
+
+
+@params
+def test_us_markets_spike_together(seed: int) -> None:
+    a = np.log(window(seed, OptionMarket.US_SECURITY, DataType.VOLUME).total)
+    b = np.log(window(seed, OptionMarket.US_INDEX, DataType.VOLUME).total)
+    assert np.corrcoef(a, b)[0, 1] > 0.2
+
+
+# 8-9 expiry and half days ------------------------------------------------------------
+@params
+@markets
+def test_expiry_day_lift(seed: int, market: OptionMarket) -> None:
+    w = window(seed, market, DataType.VOLUME)
+    on_expiry = [t for d, t in zip(w.days, w.total, strict=True) if d in w.expiries]
+    assert len(on_expiry) == 24
+    assert np.median(on_expiry) / np.median(w.total) >= 1.08
+
+
+def test_expiry_rules() -> None:
+    nyse, hkex = calendar_for(EXCHANGE_OF[OptionMarket.US_SECURITY]), calendar_for(EXCHANGE_OF[OptionMarket.HK_INDEX])
+    us = monthly_expiries(nyse, nyse.sessions(date(2025, 1, 1), date(2026, 12, 31)))
+    assert date(2025, 4, 17) in us and date(2026, 6, 18) in us  # Good Friday / Juneteenth: the session before
+    assert date(2026, 1, 16) in us and len(us) == 24
+    hk = monthly_expiries(hkex, hkex.sessions(date(2025, 1, 1), date(2026, 12, 31)))
+    assert date(2025, 1, 27) in hk and date(2026, 2, 26) in hk and len(hk) == 24
+
+
+@params
+@markets
+def test_half_days_are_quiet(seed: int, market: OptionMarket) -> None:
+    w = window(seed, market, DataType.VOLUME)
+    cal = calendar_for(EXCHANGE_OF[market])
+    ratios = []
+    for i, d in enumerate(w.days):
+        if cal.is_half_day(d):
+            neighbours = np.r_[w.total[max(0, i - 5) : i], w.total[i + 1 : i + 6]]
+            ratios.append(w.total[i] / np.median(neighbours))
+    assert ratios, "the window has half days"
+    assert np.median(ratios) <= 0.75 and max(ratios) <= 0.95
+
+
+@params
+def test_weekday_effect_and_growth(seed: int) -> None:
+    w = window(seed, OptionMarket.US_SECURITY, DataType.VOLUME)
+    mondays = [t for d, t in zip(w.days, w.total, strict=True) if d.weekday() == 0]
+    fridays = [t for d, t in zip(w.days, w.total, strict=True) if d.weekday() == 4]
+    assert np.median(mondays) < np.median(fridays)
+    first = [t for d, t in zip(w.days, w.total, strict=True) if d < date(2025, 7, 1)]
+    second = [t for d, t in zip(w.days, w.total, strict=True) if d >= date(2025, 7, 1)]
+    assert np.mean(second) >= 1.10 * np.mean(first)
+
+
+# 10-12 open interest -----------------------------------------------------------------
+def _after_expiry(w: Window) -> list[int]:
+    return [i + 1 for i, d in enumerate(w.days[:-1]) if d in w.expiries]
+
+
+@params
+@markets
+def test_open_interest_is_smooth_between_expiries(seed: int, market: OptionMarket) -> None:
+    w = window(seed, market, DataType.OPEN_INTEREST)
+    dl = np.abs(np.diff(np.log(w.total)))
+    skip = set(_after_expiry(w))
+    normal = np.array([dl[i - 1] for i in range(1, len(w.days)) if i not in skip])
+    med_max, p90_max = (0.02, 0.04) if market in US else (0.035, 0.06)
+    assert np.median(normal) <= med_max and np.percentile(normal, 90) <= p90_max
+
+
+@params
+@markets
+def test_open_interest_drops_after_expiry_and_rebuilds(seed: int, market: OptionMarket) -> None:
+    w = window(seed, market, DataType.OPEN_INTEREST)
+    oi = w.total
+    after = _after_expiry(w)
+    changes = [oi[i] / oi[i - 1] - 1 for i in after]
+    assert np.mean([c < 0 for c in changes]) >= 0.9
+    lo, hi = (0.05, 0.25) if market in US else (0.10, 0.40)
+    assert lo <= -np.mean(changes) <= hi
+    expiry_idx = [i - 1 for i in after if i + 4 < len(oi)]
+    assert np.mean([oi[i] > oi[i + 5] for i in expiry_idx]) >= 0.9
+
+
+@params
+@markets
+def test_open_interest_level_and_put_call(seed: int, market: OptionMarket) -> None:
+    w = window(seed, market, DataType.OPEN_INTEREST)
+    lo, hi = OI_MEDIAN[market]
+    assert lo <= np.median(w.total) <= hi
+    lo, hi = OI_PC[market]
+    assert lo <= w.ratio.mean() <= hi
+    assert np.median(np.abs(np.diff(w.ratio))) < 0.02
+
+
+# determinism -------------------------------------------------------------------------
+@markets
+def test_range_independence_and_seed_dependence(market: OptionMarket) -> None:
+    for dtype in DataType:
+        long = {r.day: r for r in Dataset(5).rows(market, dtype, date(2016, 1, 1), date(2026, 6, 30))}
+        short = Dataset(5).rows(market, dtype, date(2026, 3, 2), date(2026, 3, 20))
+        assert all(long[r.day] == r for r in short)
+        other = Dataset(6).rows(market, dtype, date(2026, 3, 2), date(2026, 3, 20))
+        assert sum(a.call != b.call for a, b in zip(short, other, strict=True)) >= len(short) - 1
+
+
+def test_generation_order_does_not_matter() -> None:
+    """A series first generated to a far horizon equals one grown step by step."""
+    a, b = Dataset(9), Dataset(9)
+    far = a.rows(OptionMarket.HK_INDEX, DataType.OPEN_INTEREST, date(2040, 1, 1), date(2040, 3, 1))
+    b.rows(OptionMarket.HK_INDEX, DataType.OPEN_INTEREST, date(2020, 1, 1), date(2020, 3, 1))
+    assert b.rows(OptionMarket.HK_INDEX, DataType.OPEN_INTEREST, date(2040, 1, 1), date(2040, 3, 1)) == far
