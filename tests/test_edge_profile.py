@@ -62,3 +62,13 @@ def test_edge_values_reach_the_sdk_exactly(opend_server_factory) -> None:
     for g, e in zip(got, expected, strict=True):
         assert (g["time"], g["call_value"], g["put_value"], g["total_value"]) == (e.time, e.call, e.put, e.total)
         assert g["ratio"] == ("N/A" if e.call == 0 else e.ratio)
+
+
+def test_fixtures_win_over_the_edge_profile(tmp_path) -> None:
+    from mock_opend.fixtures import load_fixtures
+
+    fx = tmp_path / "one.csv"
+    fx.write_text("market,data_type,date,call,put\nUS_INDEX,VOLUME,2026-03-02,123,456\n")
+    ds = Dataset(1, load_fixtures([fx]), profile="edge")
+    (row,) = ds.rows(OptionMarket.US_INDEX, DataType.VOLUME, date(2026, 3, 2), date(2026, 3, 2))
+    assert (row.call, row.put) == (123, 456)
