@@ -12,16 +12,24 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
+from .config import AES_MODES, LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
+from .crypto import CryptoError
 from .errors import catalogue_markdown
 from .export import FORMATS
 from .fixtures import FixtureError
 from .markets import DataType, OptionMarket, parse_data_type, parse_market
 from .model import PROFILES
 from .rate_limit import SCOPES
+
+
+def _port_or_off(text: str) -> int | str:
+    if text.strip().lower() == "off":
+        return "off"
+    return _int(text)
 
 
 def _int(text: str) -> int:
@@ -63,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--keep-alive-interval", type=_int, help="seconds advertised in InitConnect (default 10)")
     serve.add_argument("--login-user-id", type=_int, help="loginUserID returned by InitConnect")
     serve.add_argument("--max-body-len", type=_int, help="largest accepted request body in bytes (default 1 MiB)")
+    serve.add_argument("--ws-port", type=_port_or_off, help="WebSocket port for the JS SDK (default 11112; 0, off)")
+    serve.add_argument("--ws-key", help="WebSocket key; the JS SDK's start(..., key) must match it")
+    serve.add_argument("--rsa-key", metavar="PEM", help="1024-bit RSA private key: enables encrypted mode")
+    serve.add_argument("--aes-mode", choices=AES_MODES, help="request (default): CBC when asked; cbc; ftaes_ecb")
     serve.add_argument("--rate-limit", help="3301 first-page limit, e.g. 60/30s (default) or off")
     serve.add_argument("--rate-limit-scope", choices=SCOPES, help="server (default) or per-connection")
     serve.add_argument("--admin-port", type=_int, help="open the admin HTTP API on this port (0 = ephemeral)")
@@ -94,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="draw a market's volume and open interest", description="Draw a PNG.")
     data_options(plot, with_type=False)
     plot.add_argument("-o", "--output", metavar="FILE", required=True, help="PNG file to write")
+
+    keygen = sub.add_parser(
+        "keygen", help="write a 1024-bit RSA key for encrypted mode", description="Write an RSA key (PKCS#1 PEM)."
+    )
+    keygen.add_argument("-o", "--output", metavar="FILE", required=True)
 
     errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
     errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
@@ -183,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ConfigError, FixtureError) as exc:
             print(f"mock-opend: error: {exc}", file=sys.stderr)
             return 2
+    if args.command == "keygen":
+        from .crypto import generate_key_pem
+
+        path = Path(args.output)
+        path.write_bytes(generate_key_pem())
+        path.chmod(0o600)
+        print(f"wrote {path} (give the same file to the SDK: SysConfig.set_init_rsa_file)", file=sys.stderr)
+        return 0
     if args.command == "errors":
         from .errors import CATALOGUE
 
@@ -194,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "config") and v is not None}
     try:
         return asyncio.run(_serve(settings, args.config))
-    except (ConfigError, FixtureError) as exc:
+    except (ConfigError, FixtureError, CryptoError) as exc:
         print(f"mock-opend: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

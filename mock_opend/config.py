@@ -23,6 +23,7 @@ from .trading_calendar import HK_CALENDAR_START
 LANGS = ("zh", "en")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SPAN_POLICIES = ("reject", "paginate")
+AES_MODES = ("request", "cbc", "ftaes_ecb")
 
 
 def is_loopback(host: str) -> bool:
@@ -58,6 +59,10 @@ class Config:
     server_ver: int = 1011
     server_build_no: int = 7108
     user_attribution: int = 1
+    ws_port: int | str | None = 11112  # "off" or None: no WebSocket endpoint
+    ws_key: str | None = None
+    rsa_key: str | None = None
+    aes_mode: str = "request"
     rate_limit: str = "60/30s"
     rate_limit_scope: str = "server"
     admin_port: int | None = None
@@ -109,6 +114,13 @@ class Config:
         )
         for name in ("server_ver", "server_build_no", "user_attribution"):
             need(_is_int(getattr(self, name)), f"{name} must be an integer")
+        need(
+            self.ws_port in (None, "off") or (_is_int(self.ws_port) and 0 <= self.ws_port <= 65535),
+            f"ws_port must be 0..65535 or off, got {self.ws_port!r}",
+        )
+        need(self.ws_key is None or isinstance(self.ws_key, str), "ws_key must be a string")
+        need(self.rsa_key is None or isinstance(self.rsa_key, str), "rsa_key must be a path")
+        need(self.aes_mode in AES_MODES, f"aes_mode must be one of {', '.join(AES_MODES)}, got {self.aes_mode!r}")
         try:
             parse_rate(self.rate_limit)
         except (ValueError, AttributeError):
@@ -133,6 +145,10 @@ class Config:
             "fixtures must be a list of paths",
         )
         return self
+
+    @property
+    def ws_enabled(self) -> bool:
+        return self.ws_port not in (None, "off")
 
     @property
     def effective_page_size(self) -> int:
@@ -175,6 +191,8 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         if not isinstance(fx, list):
             raise ConfigError(f"{p}: fixtures must be a path or a list of paths")
         data["fixtures"] = [str((p.parent / f) if not Path(f).is_absolute() else Path(f)) for f in fx]
+    if isinstance(data.get("rsa_key"), str) and not Path(data["rsa_key"]).is_absolute():
+        data["rsa_key"] = str(p.parent / data["rsa_key"])
     if "now" in data and not isinstance(data["now"], str):
         data["now"] = data["now"].isoformat()  # TOML dates and datetimes
     if "history_start" in data and isinstance(data["history_start"], date):

@@ -1,14 +1,18 @@
 """One client connection as a sans-I/O state machine.
 
-``receive_data(bytes)`` returns the actions the I/O shell must perform (send
-these bytes, maybe later; close, maybe with a reset).  Every complete frame gets
-exactly one reply frame with the request's proto id and serial, in the
-request's body format — unless an injected fault says otherwise; broken framing
-gets an error reply and a close.  Nothing a client sends can raise out of here.
+``Processor`` runs one decoded request — checks, handler, journal, log line,
+fault — whatever the transport.  ``Connection`` is the TCP side: it reassembles
+44-byte-header frames, decrypts and encrypts bodies in encrypted mode, and
+turns every request into the actions the I/O shell performs (send these bytes,
+maybe later; close, maybe with a reset).  Every complete frame gets exactly one
+reply with the request's proto id and serial, in the request's body format —
+unless an injected fault says otherwise; broken framing gets an error reply and
+a close.  Nothing a client sends can raise out of here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -18,16 +22,17 @@ from google.protobuf.message import Message
 
 from . import errors as E
 from .body import BodyError, decode_body, encode_body
+from .crypto import AesSession, CryptoError
 from .errors import ErrorSpec, ServerError
 from .faults import Fault
 from .frame import FMT_JSON, FMT_PROTOBUF, Frame, FrameDecoder, FramingError, encode_frame
-from .gateway import PROTOCOLS, SUPPORTED, Gateway, ProtoSpec, Session
+from .gateway import PROTO_INIT_CONNECT, PROTOCOLS, SUPPORTED, Gateway, ProtoSpec, Session
 from .journal import JournalEntry
 from .messages import ErrorResponse
 
 log = logging.getLogger("mock_opend.request")
 
-_FMT_NAMES = {FMT_PROTOBUF: "protobuf", FMT_JSON: "json"}
+FMT_NAMES = {FMT_PROTOBUF: "protobuf", FMT_JSON: "json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +50,166 @@ class Close:
 Action = Send | Close
 
 
+def error_message(
+    spec: ProtoSpec | None, err: ErrorSpec | None, text: str, ret_type: int = 0, err_code: int | None = None
+) -> Any:
+    """An error reply in the proto's own Response type (all share fields 1-3)."""
+    msg = spec.response() if spec is not None else ErrorResponse()
+    msg.retType = err.ret_type if err is not None else ret_type
+    msg.retMsg = text
+    code = err.err_code if err is not None else err_code
+    if code is not None:
+        msg.errCode = code
+    return msg
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one request produced, before transport encoding."""
+
+    spec: ProtoSpec | None
+    message: Message
+    reply_fmt: int
+    fault: Fault | None
+    entry: JournalEntry
+    t0: int
+
+    def encode(self, lang: str) -> bytes:
+        try:
+            return encode_body(self.reply_fmt, self.message)
+        except Exception as exc:  # a bug in a reply: still answer
+            logging.getLogger("mock_opend").exception("cannot encode reply")
+            fallback = error_message(self.spec, E.INTERNAL, E.INTERNAL.render(lang, detail=repr(exc)))
+            return encode_body(self.reply_fmt, fallback)
+
+
+class Processor:
+    """Checks, dispatch, journal and log for one request of one session."""
+
+    def __init__(self, gateway: Gateway, session: Session, protocols: dict[int, ProtoSpec] | None = None) -> None:
+        self.gateway = gateway
+        self.session = session
+        self.protocols = PROTOCOLS if protocols is None else protocols
+
+    def process(
+        self,
+        proto_id: int,
+        serial: int,
+        fmt: int,
+        body: bytes,
+        body_len: int,
+        *,
+        sha1_ok: bool = True,
+        early_error: ServerError | None = None,
+    ) -> Outcome:
+        t0 = time.perf_counter_ns()
+        gw = self.gateway
+        spec = self.protocols.get(proto_id)
+        entry = JournalEntry(
+            seq=gw.journal.new_seq(),
+            time=gw.clock.now(),
+            wall_time=time.time(),
+            conn_id=self.session.conn_id,
+            transport=self.session.transport,
+            proto_id=proto_id,
+            serial=serial,
+            fmt=FMT_NAMES.get(fmt, f"unknown({fmt})"),
+            body_len=body_len,
+            sha1_ok=sha1_ok,
+            request=None,
+        )
+        try:
+            if early_error is not None:
+                raise early_error
+            if not sha1_ok:
+                raise ServerError(E.SHA1_MISMATCH, proto_id=proto_id, serial=serial)
+            if fmt not in FMT_NAMES:
+                raise ServerError(E.BAD_FORMAT, fmt=fmt)
+            if spec is None:
+                raise ServerError(E.UNKNOWN_PROTO, proto_id=proto_id, supported=SUPPORTED)
+            if spec.needs_init and not self.session.initialized:
+                raise ServerError(E.NOT_INITIALIZED, proto_id=proto_id)
+            try:
+                request = decode_body(fmt, body, spec.request)
+            except BodyError as exc:
+                raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
+            entry.request = request
+            reply = spec.handler(gw, self.session, request)
+            message: Message = reply.message
+            entry.rows, entry.next_key = reply.rows, reply.next_key
+        except ServerError as exc:
+            message = error_message(spec, exc.spec, exc.message(gw.lang))
+            entry.error = exc.spec.name
+        except Exception as exc:  # a bug: answer, log, keep serving
+            logging.getLogger("mock_opend").exception("handler failed for proto %s", proto_id)
+            message = error_message(spec, E.INTERNAL, E.INTERNAL.render(gw.lang, detail=repr(exc)))
+            entry.error = E.INTERNAL.name
+
+        fault = gw.faults.take(proto_id, self.session.conn_id)
+        if fault is not None and fault.kind == "error":
+            message = error_message(spec, None, fault.ret_msg, fault.ret_type, fault.err_code)
+            entry.rows = entry.next_key = None
+        reply_fmt = fmt if fmt in FMT_NAMES else FMT_PROTOBUF
+        return Outcome(spec, message, reply_fmt, fault, entry, t0)
+
+    def finish(self, outcome: Outcome) -> None:
+        """Journal and log a request once its reply is built."""
+        entry, fault = outcome.entry, outcome.fault
+        entry.ret_type = getattr(outcome.message, "retType", None)
+        entry.ret_msg = getattr(outcome.message, "retMsg", "")
+        entry.duration_us = (time.perf_counter_ns() - outcome.t0) // 1000
+        if fault is not None:
+            entry.extra["fault"] = fault.kind
+            entry.extra["fault_id"] = fault.id
+        self.gateway.journal.add(entry)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "conn": self.session.conn_id,
+                    "transport": self.session.transport,
+                    "proto": entry.proto_id,
+                    "serial": entry.serial,
+                    "fmt": entry.fmt,
+                    "outcome": "ok" if entry.error is None else entry.error,
+                    "ret_type": entry.ret_type,
+                    "rows": None if entry.rows is None else len(entry.rows),
+                    "fault": None if fault is None else fault.kind,
+                    "us": entry.duration_us,
+                },
+            )
+
+
+def apply_fault(fault: Fault | None, out: bytes, corrupt: slice) -> tuple[list[Action], bool]:
+    """The actions for a reply under a fault, and whether the connection closes."""
+    if fault is None or fault.kind == "error":
+        return [Send(out)], False
+    kind = fault.kind
+    if kind == "latency":
+        return [Send(out, delay=fault.latency_ms / 1000.0)], False
+    if kind == "no_reply":
+        return [], False
+    if kind == "reset":
+        return [Close("fault: reset", reset=True)], True
+    if kind == "truncate":
+        n = fault.truncate_bytes if fault.truncate_bytes is not None else len(out) // 2
+        return [Send(out[: min(n, len(out) - 1)]), Close("fault: truncate")], True
+    bad = bytearray(out)  # corrupt_sha1
+    for i in range(corrupt.start, min(corrupt.stop, len(bad))):
+        bad[i] ^= 0xA5
+    return [Send(bytes(bad))], False
+
+
 class Connection:
+    """A TCP connection: 44-byte-header frames, optionally encrypted."""
+
     def __init__(self, gateway: Gateway, transport: str = "tcp", peer: str = "") -> None:
         self.gateway = gateway
         self.session: Session = gateway.new_session(transport)
+        self.processor = Processor(gateway, self.session)
         self.peer = peer
         self.decoder = FrameDecoder(gateway.config.max_body_len)
+        self.aes: AesSession | None = None
         self.closed = False
 
     @property
@@ -75,121 +234,53 @@ class Connection:
         self.gateway.connection_closed(self.session)
 
     # -- one request -------------------------------------------------------
+    def _inbound(self, frame: Frame) -> tuple[bytes, bool, ServerError | None, bool]:
+        """(plaintext body, sha1_ok, early error, rsa_init) after decryption."""
+        h = frame.header
+        rsa = self.gateway.rsa
+        if self.aes is not None:
+            try:
+                plain = self.aes.decrypt(frame.body)
+            except CryptoError as exc:
+                return frame.body, False, ServerError(E.DECRYPT_FAILED, proto_id=h.proto_id, detail=str(exc)), False
+            return plain, hashlib.sha1(plain).digest() == h.sha1, None, False
+        if h.proto_id == PROTO_INIT_CONNECT and not self.session.initialized and rsa is not None:
+            if frame.sha1_ok:
+                return frame.body, True, ServerError(E.ENCRYPTION_REQUIRED), False
+            try:
+                plain = rsa.decrypt(frame.body)
+            except CryptoError as exc:
+                return frame.body, False, ServerError(E.DECRYPT_FAILED, proto_id=h.proto_id, detail=str(exc)), False
+            if hashlib.sha1(plain).digest() != h.sha1:
+                # PKCS#1 v1.5 "implicit rejection" yields bytes, not an error, for a foreign key
+                detail = "the RSA-decrypted body does not match its SHA-1: the client used another key"
+                return frame.body, False, ServerError(E.DECRYPT_FAILED, proto_id=h.proto_id, detail=detail), False
+            return plain, True, None, True
+        return frame.body, frame.sha1_ok, None, False
+
     def handle_frame(self, frame: Frame) -> list[Action]:
-        t0 = time.perf_counter_ns()
         gw = self.gateway
         h = frame.header
-        reply_fmt = h.fmt if h.fmt in _FMT_NAMES else FMT_PROTOBUF
-        spec = PROTOCOLS.get(h.proto_id)
-        sha1_ok = frame.sha1_ok
-        entry = JournalEntry(
-            seq=gw.journal.new_seq(),
-            time=gw.clock.now(),
-            wall_time=time.time(),
-            conn_id=self.conn_id,
-            transport=self.session.transport,
-            proto_id=h.proto_id,
-            serial=h.serial,
-            fmt=_FMT_NAMES.get(h.fmt, f"unknown({h.fmt})"),
-            body_len=h.body_len,
-            sha1_ok=sha1_ok,
-            request=None,
+        body, sha1_ok, early, rsa_init = self._inbound(frame)
+        outcome = self.processor.process(
+            h.proto_id, h.serial, h.fmt, body, h.body_len, sha1_ok=sha1_ok, early_error=early
         )
-        try:
-            if not sha1_ok:
-                raise ServerError(E.SHA1_MISMATCH, proto_id=h.proto_id, serial=h.serial)
-            if h.fmt not in _FMT_NAMES:
-                raise ServerError(E.BAD_FORMAT, fmt=h.fmt)
-            if spec is None:
-                raise ServerError(E.UNKNOWN_PROTO, proto_id=h.proto_id, supported=SUPPORTED)
-            if spec.needs_init and not self.session.initialized:
-                raise ServerError(E.NOT_INITIALIZED, proto_id=h.proto_id)
-            try:
-                request = decode_body(h.fmt, frame.body, spec.request)
-            except BodyError as exc:
-                raise ServerError(E.BAD_BODY, proto_id=h.proto_id, detail=str(exc)) from None
-            entry.request = request
-            reply = spec.handler(gw, self.session, request)
-            message: Message = reply.message
-            entry.rows, entry.next_key = reply.rows, reply.next_key
-        except ServerError as exc:
-            message = self._error_message(spec, exc.spec, exc.message(gw.lang))
-            entry.error = exc.spec.name
-        except Exception as exc:  # a bug: answer, log, keep serving
-            logging.getLogger("mock_opend").exception("handler failed for proto %s", h.proto_id)
-            message = self._error_message(spec, E.INTERNAL, E.INTERNAL.render(gw.lang, detail=repr(exc)))
-            entry.error = E.INTERNAL.name
-
-        fault = gw.faults.take(h.proto_id, self.conn_id)
-        if fault is not None and fault.kind == "error":
-            message = self._error_message(spec, None, fault.ret_msg, fault.ret_type, fault.err_code)
-            entry.rows = entry.next_key = None
-        out = encode_frame(h.proto_id, h.serial, self._encode(reply_fmt, spec, message), fmt=reply_fmt)
-        actions = self._apply_fault(fault, out) if fault is not None else [Send(out)]
-
-        entry.ret_type = getattr(message, "retType", None)
-        entry.ret_msg = getattr(message, "retMsg", "")
-        entry.duration_us = (time.perf_counter_ns() - t0) // 1000
-        if fault is not None:
-            entry.extra["fault"] = fault.kind
-            entry.extra["fault_id"] = fault.id
-        gw.journal.add(entry)
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "request",
-                extra={
-                    "conn": self.conn_id,
-                    "proto": h.proto_id,
-                    "serial": h.serial,
-                    "fmt": entry.fmt,
-                    "outcome": "ok" if entry.error is None else entry.error,
-                    "ret_type": entry.ret_type,
-                    "rows": None if entry.rows is None else len(entry.rows),
-                    "fault": None if fault is None else fault.kind,
-                    "us": entry.duration_us,
-                },
-            )
+        plaintext = outcome.encode(gw.lang)
+        wire = plaintext
+        if self.aes is not None:
+            wire = self.aes.encrypt(plaintext)
+        elif rsa_init and outcome.entry.error is None:
+            # a successful encrypted InitConnect: RSA reply if asked, then AES from here on
+            new_aes = self.session.notes.pop("aes", None)
+            if self.session.enc_algo != -1 and gw.rsa is not None:
+                wire = gw.rsa.encrypt(plaintext)
+                self.aes = new_aes
+                outcome.entry.extra["encryption"] = new_aes.mode if new_aes else None
+        out = encode_frame(h.proto_id, h.serial, wire, fmt=outcome.reply_fmt, plaintext=plaintext)
+        actions, closing = apply_fault(outcome.fault, out, slice(16, 36))
+        self.closed = self.closed or closing
+        self.processor.finish(outcome)
         return actions
-
-    def _apply_fault(self, fault: Fault, out: bytes) -> list[Action]:
-        kind = fault.kind
-        if kind == "latency":
-            return [Send(out, delay=fault.latency_ms / 1000.0)]
-        if kind == "no_reply":
-            return []
-        if kind == "reset":
-            self.closed = True
-            return [Close("fault: reset", reset=True)]
-        if kind == "truncate":
-            n = fault.truncate_bytes if fault.truncate_bytes is not None else len(out) // 2
-            self.closed = True
-            return [Send(out[: min(n, len(out) - 1)]), Close("fault: truncate")]
-        if kind == "corrupt_sha1":
-            bad = bytearray(out)
-            for i in range(16, 36):
-                bad[i] ^= 0xA5
-            return [Send(bytes(bad))]
-        return [Send(out)]  # "error": the message was already replaced
-
-    def _encode(self, fmt: int, spec: ProtoSpec | None, message: Message) -> bytes:
-        try:
-            return encode_body(fmt, message)
-        except Exception as exc:  # a bug in a reply: still answer
-            logging.getLogger("mock_opend").exception("cannot encode reply")
-            fallback = self._error_message(spec, E.INTERNAL, E.INTERNAL.render(self.gateway.lang, detail=repr(exc)))
-            return encode_body(fmt, fallback)
-
-    @staticmethod
-    def _error_message(
-        spec: ProtoSpec | None, err: ErrorSpec | None, text: str, ret_type: int = 0, err_code: int | None = None
-    ) -> Any:
-        msg = spec.response() if spec is not None else ErrorResponse()
-        msg.retType = err.ret_type if err is not None else ret_type
-        msg.retMsg = text
-        code = err.err_code if err is not None else err_code
-        if code is not None:
-            msg.errCode = code
-        return msg
 
     # -- broken stream -------------------------------------------------------
     def _framing_error(self, event: FramingError) -> list[Action]:
@@ -200,7 +291,7 @@ class Connection:
         else:
             err = E.BODY_TOO_LARGE
             text = err.render(gw.lang, body_len=h.body_len, limit=gw.config.max_body_len)
-        msg = self._error_message(PROTOCOLS.get(h.proto_id), err, text)
+        msg = error_message(PROTOCOLS.get(h.proto_id), err, text)
         gw.journal.add(
             JournalEntry(
                 seq=gw.journal.new_seq(),
@@ -210,7 +301,7 @@ class Connection:
                 transport=self.session.transport,
                 proto_id=h.proto_id,
                 serial=h.serial,
-                fmt=_FMT_NAMES.get(h.fmt, f"unknown({h.fmt})"),
+                fmt=FMT_NAMES.get(h.fmt, f"unknown({h.fmt})"),
                 body_len=h.body_len,
                 sha1_ok=False,
                 request=None,
@@ -224,4 +315,6 @@ class Connection:
             extra={"conn": self.conn_id, "proto": h.proto_id, "serial": h.serial, "outcome": err.name},
         )
         self.closed = True
-        return [Send(encode_frame(h.proto_id, h.serial, msg.SerializeToString())), Close(err.name)]
+        plaintext = msg.SerializeToString()
+        wire = self.aes.encrypt(plaintext) if self.aes is not None else plaintext
+        return [Send(encode_frame(h.proto_id, h.serial, wire, plaintext=plaintext)), Close(err.name)]

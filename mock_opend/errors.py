@@ -210,3 +210,37 @@ RATE_LIMITED = _spec(
     "at most {limit} requests every {window} seconds.",
     "more than rate_limit first-page requests (no nextPageKey) in the rolling window; continuations are never limited",
 )
+
+# --- encryption and the WebSocket endpoint --------------------------------------
+ENCRYPTION_REQUIRED = _spec(
+    "ENCRYPTION_REQUIRED",
+    RET_FAILED,
+    1010,
+    "本网关已启用加密：InitConnect 必须用 RSA 公钥加密（请在客户端配置同一 RSA 密钥）",
+    "this gateway is encrypted: InitConnect must be RSA-encrypted (give the client the same RSA key)",
+    "rsa_key is set and an InitConnect arrives in clear text",
+)
+DECRYPT_FAILED = _spec(
+    "DECRYPT_FAILED",
+    RET_INVALID,
+    1011,
+    "无法解密协议 {proto_id} 的包体：{detail}",
+    "cannot decrypt the body of proto {proto_id}: {detail}",
+    "an encrypted connection sends a body that does not decrypt (wrong RSA key, clear text, bad AES padding)",
+)
+WS_BAD_FRAME = _spec(
+    "WS_BAD_FRAME",
+    RET_INVALID,
+    1012,
+    "WebSocket 消息无效：{detail}",
+    "invalid WebSocket message: {detail}",
+    "a text message, or a binary one shorter than the 20-byte header or without the 'ft-v1.0' sign",
+)
+WS_KEY_MISMATCH = _spec(
+    "WS_KEY_MISMATCH",
+    RET_FAILED,
+    1013,
+    "WebSocket 密钥错误：websocketKey 与网关配置的密钥不符；连接将关闭",
+    "wrong WebSocket key: websocketKey does not match the gateway's key; closing the connection",
+    "ws_key is set and the Init command carries another (or no) key MD5",
+)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from . import market_state
 from . import messages as M
 from .clock import Clock, parse_instant
 from .config import Config
+from .crypto import AesSession, RsaKey, random_token
 from .dataset import Dataset
 from .errors import ServerError
 from .faults import FaultPlan
@@ -94,6 +94,7 @@ class Gateway:
         self.journal = Journal(config.journal_size)
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()
+        self.rsa: RsaKey | None = RsaKey.load(config.rsa_key) if config.rsa_key else None
 
     @property
     def lang(self) -> str:
@@ -113,11 +114,6 @@ class Gateway:
         self.rate_limiter.reset()
         self.journal.clear()
         self.faults.remove()
-
-
-def _aes_key() -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
 def handle_init_connect(gw: Gateway, session: Session, req: Any) -> Reply:
@@ -142,9 +138,16 @@ def handle_init_connect(gw: Gateway, session: Session, req: Any) -> Reply:
     s2c.serverVer = cfg.server_ver
     s2c.loginUserID = cfg.login_user_id
     s2c.connID = session.conn_id
-    s2c.connAESKey = _aes_key()
+    s2c.connAESKey = random_token(16)
     s2c.keepAliveInterval = cfg.keep_alive_interval
     s2c.userAttribution = cfg.user_attribution
+    if gw.rsa is not None and session.enc_algo != -1 and session.transport == "tcp":
+        # AES-CBC when asked for (2) unless configured otherwise; FTAES_ECB for 0 and 1
+        cbc = cfg.aes_mode == "cbc" or (cfg.aes_mode == "request" and session.enc_algo == 2)
+        iv = random_token(16) if cbc else None
+        if iv is not None:
+            s2c.aesCBCiv = iv
+        session.notes["aes"] = AesSession(s2c.connAESKey.encode(), iv.encode() if iv else None)
     return Reply(rsp)
 
 

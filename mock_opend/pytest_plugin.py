@@ -27,6 +27,7 @@ def opend_server_factory() -> Iterator[Callable[..., MockOpenD]]:
     def make(**settings: Any) -> MockOpenD:
         settings.setdefault("host", "127.0.0.1")
         settings.setdefault("port", 0)
+        settings.setdefault("ws_port", "off")  # ws_port=0 opens the WebSocket endpoint
         clock = settings.pop("clock", None)
         server = MockOpenD(clock=clock, **settings).start_background()
         started.append(server)

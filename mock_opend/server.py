@@ -115,8 +115,11 @@ class MockOpenD:
         self.host = cfg.host
         self.port: int = cfg.port
         self.admin_port: int | None = None
+        self.ws_port: int | None = None
         self._server: asyncio.base_events.Server | None = None
         self._admin: Any = None
+        self._ws: Any = None
+        self._websockets: set[Any] = set()
         self._transports: set[asyncio.Transport] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -148,6 +151,8 @@ class MockOpenD:
 
     def ready_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"event": "ready", "host": self.host, "port": self.port}
+        if self.ws_port is not None:
+            info["ws_port"] = self.ws_port
         if self.admin_port is not None:
             info["admin_port"] = self.admin_port
         return info
@@ -166,19 +171,29 @@ class MockOpenD:
         )
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
-        if cfg.admin_port is not None:
-            from .admin_http import start_admin_site
+        try:
+            if cfg.ws_enabled:
+                from .ws_server import start_ws_site
 
-            try:
+                assert isinstance(cfg.ws_port, int)
+                self._ws, self.ws_port = await start_ws_site(self, cfg.host, cfg.ws_port)
+            if cfg.admin_port is not None:
+                from .admin_http import start_admin_site
+
                 self._admin, self.admin_port = await start_admin_site(self, cfg.admin_host, cfg.admin_port)
-            except BaseException:
-                await self.stop()
-                raise
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         if self._admin is not None:
             await self._admin.cleanup()
             self._admin = None
+        if self._ws is not None:
+            for ws in list(self._websockets):
+                await ws.close(code=1001, message=b"server shutting down")
+            await self._ws.cleanup()
+            self._ws = None
         if self._server is not None:
             self._server.close()
         for transport in list(self._transports):

@@ -86,6 +86,8 @@ class ServerProcess:
 def start_server_process(*args: str, timeout: float = 15.0) -> ServerProcess:
     """``python -m mock_opend serve ARGS`` on an ephemeral port, after its ready line."""
     cmd = [sys.executable, "-m", "mock_opend", "serve", "--port", "0", *args]
+    if "--ws-port" not in args:
+        cmd += ["--ws-port", "off"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
@@ -251,23 +253,104 @@ def run_sdk_query(
     sdk: str = "futu",
     fmt: str = "protobuf",
     extra: tuple[str, ...] = (),
+    check: bool = True,
 ) -> dict[str, Any]:
-    cmd = [
-        python,
-        str(SDK_QUERY),
-        "--sdk",
-        sdk,
-        "--port",
-        str(port),
-        "--fmt",
-        fmt,
-        "--queries",
-        json.dumps(queries),
-        *extra,
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-    assert done.returncode == 0 and lines, (
-        f"sdk_query failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"
+    """Run tests/clients/sdk_query.py; its JSON result, plus "rc"."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.json"
+        cmd = [python, str(SDK_QUERY), "--sdk", sdk, "--port", str(port), "--fmt", fmt, "--out", str(result)]
+        done = subprocess.run(
+            [*cmd, "--queries", json.dumps(queries), *extra], capture_output=True, text=True, timeout=120
+        )
+        text = result.read_text() if result.exists() else ""
+    if check:
+        assert done.returncode == 0 and text, (
+            f"sdk_query failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}"
+        )
+    out = json.loads(text) if text else {}
+    out["rc"] = done.returncode
+    out["stdout"] = done.stdout  # the SDK's own log lines: what a user sees on failures
+    return out
+
+
+# --- the JavaScript SDKs (npm), for the WebSocket endpoint ---------------------
+JS_HARNESS = ROOT / "tests" / "clients" / "js"
+
+
+@pytest.fixture(scope="session")
+def js_env() -> Path:
+    """A folder with the npm SDKs installed and the Node harness beside them.
+
+    Skips (with the reason) when Node or npm is absent, except in CI, where it
+    fails: CI installs Node so these tests run there.
+    """
+    import hashlib
+    import shutil
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        msg = "Node.js and npm are needed for the JavaScript SDK tests (apt-get install nodejs npm)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    target = ROOT / ".cache" / "js-harness"
+    target.mkdir(parents=True, exist_ok=True)
+    spec = (JS_HARNESS / "package.json").read_bytes()
+    stamp = hashlib.sha256(spec).hexdigest()
+    with open(ROOT / ".cache" / "js-harness.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for f in JS_HARNESS.iterdir():
+            if f.is_file():
+                (target / f.name).write_bytes(f.read_bytes())
+        marker = target / ".installed"
+        if not marker.exists() or marker.read_text() != stamp:
+            done = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=target,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                msg = f"npm install failed: {done.stderr[-2000:]}"
+                if IN_CI:
+                    pytest.fail(msg)
+                pytest.skip(msg)
+            marker.write_text(stamp)
+    return target
+
+
+def run_node(js_env: Path, script: str, *args: str, timeout: float = 40) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["node", "--import", "./harness.mjs", script, *args],
+        cwd=js_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-    return json.loads(lines[-1])
+
+
+@pytest.fixture(scope="session")
+def node_raw_client(js_env: Path) -> Path:
+    """examples/node-raw-client with its npm dependency installed (in .cache)."""
+    src = ROOT / "examples" / "node-raw-client"
+    target = ROOT / ".cache" / "node-raw-client"
+    target.mkdir(parents=True, exist_ok=True)
+    with open(ROOT / ".cache" / "node-raw-client.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for f in src.iterdir():
+            if f.is_file():
+                (target / f.name).write_bytes(f.read_bytes())
+        if not (target / "node_modules" / "protobufjs").exists():
+            done = subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=target,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                pytest.fail(f"npm install failed: {done.stderr[-2000:]}")
+    return target / "client.mjs"

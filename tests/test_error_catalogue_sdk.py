@@ -12,6 +12,7 @@ with a raw client.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,11 +80,21 @@ SPECIAL = {"INTERNAL", "BAD_PAGE_KEY", "PAGE_KEY_QUERY_MISMATCH", "RATE_LIMITED"
 # An SDK always sends InitConnect first and exactly once (it will not even send
 # a second one through its own machinery); test_connection.py covers these.
 NOT_FROM_AN_SDK = {"NOT_INITIALIZED", "ALREADY_INITIALIZED"}
+# Encrypted mode and the WebSocket endpoint have their own SDK tests.
+OTHER_TRANSPORTS = {
+    "ENCRYPTION_REQUIRED": "test_encryption.py",
+    "DECRYPT_FAILED": "test_encryption.py",
+    "WS_KEY_MISMATCH": "test_js_sdk.py",
+    "WS_BAD_FRAME": "test_websocket.py",
+}
 
 
 def test_every_catalogue_entry_is_covered_here() -> None:
-    covered = set(CRAFTED) | set(PUBLIC_API) | SPECIAL | NOT_FROM_AN_SDK
+    covered = set(CRAFTED) | set(PUBLIC_API) | SPECIAL | NOT_FROM_AN_SDK | set(OTHER_TRANSPORTS)
     assert covered == set(CATALOGUE)
+    here = Path(__file__).parent
+    for name, module in OTHER_TRANSPORTS.items():
+        assert name in (here / module).read_text(), (name, module)
 
 
 def _expect(server, name: str, got: tuple[Any, ...], lang: str) -> None:

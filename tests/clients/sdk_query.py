@@ -30,6 +30,10 @@ def main() -> int:
     ap.add_argument("--queries", default="[]")
     ap.add_argument("--connect-timeout", type=float, default=15.0)
     ap.add_argument("--global-state", action="store_true")
+    ap.add_argument("--rsa-key", help="SysConfig.set_init_rsa_file(PATH)")
+    ap.add_argument("--encrypt", action="store_true", help="SysConfig.enable_proto_encrypt(True)")
+    ap.add_argument("--hold", type=float, default=0.0, help="seconds to stay connected before the queries")
+    ap.add_argument("--out", help="write the JSON result here (the SDK's log lines share stdout)")
     args = ap.parse_args()
 
     sdk = importlib.import_module(args.sdk)
@@ -37,16 +41,21 @@ def main() -> int:
     sdk.SysConfig.set_all_thread_daemon(True)
     if args.fmt == "json":
         sdk.SysConfig.set_proto_fmt(sdk.ProtoFMT.Json)
+    if args.rsa_key:
+        sdk.SysConfig.set_init_rsa_file(args.rsa_key)
+    if args.encrypt:
+        sdk.SysConfig.enable_proto_encrypt(True)
 
     ctx = sdk.OpenQuoteContext(host=args.host, port=args.port, is_async_connect=True)
     deadline = time.monotonic() + args.connect_timeout
     while ctx.status != "READY":
         if time.monotonic() > deadline:
             ctx.close()
-            print(json.dumps({"error": f"not READY after {args.connect_timeout}s (status {ctx.status})"}))
+            emit(args.out, {"error": f"not READY after {args.connect_timeout}s (status {ctx.status})"})
             return 3
         time.sleep(0.02)
 
+    time.sleep(args.hold)
     out: dict = {"conn_id": ctx.get_sync_conn_id(), "results": []}
     if args.global_state:
         ret, data = ctx.get_global_state()
@@ -67,8 +76,18 @@ def main() -> int:
                 break
         out["results"].append({"pages": pages})
     ctx.close()
-    print(json.dumps(out))
+    emit(args.out, out)
     return 0
+
+
+def emit(path: str | None, doc: dict) -> None:
+    text = json.dumps(doc)
+    if path:
+        with open(path, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""The JavaScript SDK's WebSocket framing, sans-I/O.
+
+One binary WebSocket message carries one request: an 8-byte sign
+``ft-v1.0\\0``, the command (u32, big-endian; 1 = Init, else a proto id) and a
+section (u64, the request id), then the raw protobuf request.  Replies add an
+error (i32) and a 20-byte ASCII errmsg, 44 bytes in all, before the protobuf
+reply.  Requests are served by the same ``Processor`` as TCP: same data, page
+keys, span policy, rate limit (shared with TCP), journal and faults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+from typing import Any, Final
+
+from . import errors as E
+from .connection import Action, Close, Processor, Send, apply_fault, error_message
+from .errors import ServerError
+from .frame import FMT_PROTOBUF
+from .gateway import PROTOCOLS, Gateway, ProtoSpec, Reply, Session
+from .journal import JournalEntry
+from .messages import message_class
+
+SIGN: Final = b"ft-v1.0\x00"
+REQUEST_HEADER: Final = struct.Struct(">8sIQ")  # 20 bytes
+REPLY_HEADER: Final = struct.Struct(">8sIQi20s")  # 44 bytes
+CMD_INIT: Final = 1
+
+InitWebSocketRequest: Final = message_class("mockopend.init_websocket.Request")
+InitWebSocketResponse: Final = message_class("mockopend.init_websocket.Response")
+
+
+def pack_reply(cmd: int, section: int, body: bytes, error: int = 0, errmsg: str = "") -> bytes:
+    """A server→client message; ``errmsg`` must be ASCII (the JS client reads
+    it as 20 characters, so any other byte misaligns its parser)."""
+    raw = errmsg.encode("ascii", "replace")[:20]
+    return REPLY_HEADER.pack(SIGN, cmd & 0xFFFFFFFF, section & 0xFFFFFFFFFFFFFFFF, error, raw) + body
+
+
+def pack_request(cmd: int, section: int, body: bytes) -> bytes:
+    """A client→server message (for tests and raw clients)."""
+    return REQUEST_HEADER.pack(SIGN, cmd, section) + body
+
+
+def unpack_reply(data: bytes) -> tuple[int, int, int, str, bytes]:
+    _sign, cmd, section, error, errmsg = REPLY_HEADER.unpack(data[:44])
+    return cmd, section, error, errmsg.rstrip(b"\x00").decode("ascii"), data[44:]
+
+
+def handle_init_websocket(gw: Gateway, session: Session, req: Any) -> Reply:
+    """Command 1: check the key's MD5 (when ws_key is set), open the session."""
+    if gw.config.ws_key is not None:
+        want = hashlib.md5(gw.config.ws_key.encode()).hexdigest()
+        if req.c2s.websocketKey.lower() != want:
+            raise ServerError(E.WS_KEY_MISMATCH)
+    session.initialized = True
+    session.language = req.c2s.programmingLanguage
+    rsp = InitWebSocketResponse()
+    rsp.retType = 0
+    rsp.s2c.serverTime = int(gw.clock.now())
+    rsp.s2c.connID = session.conn_id
+    return Reply(rsp)
+
+
+WS_PROTOCOLS: Final[dict[int, ProtoSpec]] = {
+    **PROTOCOLS,
+    CMD_INIT: ProtoSpec(
+        CMD_INIT, "InitWebSocket", InitWebSocketRequest, InitWebSocketResponse, handle_init_websocket, needs_init=False
+    ),
+}
+
+
+class WsConnection:
+    """One WebSocket client: messages in, actions out."""
+
+    def __init__(self, gateway: Gateway, peer: str = "") -> None:
+        self.gateway = gateway
+        self.session = gateway.new_session("ws")
+        self.processor = Processor(gateway, self.session, WS_PROTOCOLS)
+        self.peer = peer
+        self.closed = False
+
+    @property
+    def conn_id(self) -> int:
+        return self.session.conn_id
+
+    def connection_lost(self) -> None:
+        self.closed = True
+        self.gateway.connection_closed(self.session)
+
+    def receive_message(self, data: bytes | str) -> list[Action]:
+        if self.closed:
+            return []
+        if isinstance(data, str):
+            return self._bad_message(0, 0, "text messages are not understood; send binary frames", len(data))
+        if len(data) < REQUEST_HEADER.size:
+            return self._bad_message(0, 0, f"{len(data)} bytes is shorter than the 20-byte header", len(data))
+        sign, cmd, section = REQUEST_HEADER.unpack(data[: REQUEST_HEADER.size])
+        if sign[:7] != SIGN[:7]:
+            return self._bad_message(cmd, section, f"sign {sign!r} is not 'ft-v1.0'", len(data))
+        body = data[REQUEST_HEADER.size :]
+        outcome = self.processor.process(cmd, section, FMT_PROTOBUF, body, len(body))
+        payload = outcome.encode(self.gateway.lang)
+        refused = cmd == CMD_INIT and outcome.entry.error is not None
+        error, errmsg = (-1, "init refused") if refused else (0, "")
+        if outcome.entry.error == E.WS_KEY_MISMATCH.name:
+            errmsg = "wrong websocket key"
+        out = pack_reply(cmd, section, payload, error, errmsg)
+        actions, closing = apply_fault(outcome.fault, out, slice(REPLY_HEADER.size, len(out)))
+        if refused and not closing:
+            actions.append(Close(outcome.entry.error or "init refused"))
+            closing = True
+        self.closed = closing
+        self.processor.finish(outcome)
+        return actions
+
+    def _bad_message(self, cmd: int, section: int, detail: str, size: int) -> list[Action]:
+        gw = self.gateway
+        text = E.WS_BAD_FRAME.render(gw.lang, detail=detail)
+        msg = error_message(None, E.WS_BAD_FRAME, text)
+        gw.journal.add(
+            JournalEntry(
+                seq=gw.journal.new_seq(),
+                time=gw.clock.now(),
+                wall_time=time.time(),
+                conn_id=self.conn_id,
+                transport="ws",
+                proto_id=cmd,
+                serial=section,
+                fmt="protobuf",
+                body_len=size,
+                sha1_ok=True,
+                request=None,
+                ret_type=E.WS_BAD_FRAME.ret_type,
+                ret_msg=text,
+                error=E.WS_BAD_FRAME.name,
+            )
+        )
+        return [Send(pack_reply(cmd, section, msg.SerializeToString(), E.WS_BAD_FRAME.ret_type, "invalid message"))]
+
+
+__all__ = ["CMD_INIT", "SIGN", "WsConnection", "pack_reply", "pack_request", "unpack_reply"]
