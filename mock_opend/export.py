@@ -15,6 +15,7 @@ from .dataset import Row
 from .gateway import Gateway
 from .markets import DataType, OptionMarket
 from .messages import OptionMarketStatisticRequest
+from .statistics import StatisticService
 
 FORMATS: Final = ("csv", "json", "parquet")
 COLUMNS: Final = ("time", "timestamp", "call_value", "put_value", "total_value", "ratio")
@@ -32,14 +33,19 @@ def served_rows(config: Config, query: Query) -> list[Row]:
     """Every row the server would return for ``query``, following page keys
     (raises ``ServerError`` exactly where the server would answer an error)."""
     gw = Gateway(config)
-    gw.statistics.page_size = 1000
+    return gateway_rows(gw, query)
+
+
+def gateway_rows(gw: Gateway, query: Query) -> list[Row]:
+    """The same, from a running gateway (its caches, its clock), at any page size."""
+    service = StatisticService(gw.dataset, gw.page_keys, 1000, gw.config.span_policy)
     req = OptionMarketStatisticRequest()
     c2s = req.c2s
     c2s.optionMarket, c2s.dataType = int(query.market), int(query.data_type)
     c2s.beginTime, c2s.endTime = query.begin, query.end
     rows: list[Row] = []
     while True:
-        page = gw.statistics.query(c2s, gw.now(), config.lang)
+        page = service.query(c2s, gw.now(), gw.config.lang)
         rows.extend(page.rows)
         if page.next_key is None:
             return rows

@@ -277,6 +277,7 @@ def run_sdk_query(
 
 # --- the JavaScript SDKs (npm), for the WebSocket endpoint ---------------------
 JS_HARNESS = ROOT / "tests" / "clients" / "js"
+JS_RUNTIME = ROOT / "conformance" / "drivers" / "js"  # harness.mjs, resolve-hook.mjs
 
 
 @pytest.fixture(scope="session")
@@ -301,7 +302,7 @@ def js_env() -> Path:
     stamp = hashlib.sha256(spec).hexdigest()
     with open(ROOT / ".cache" / "js-harness.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for f in JS_HARNESS.iterdir():
+        for f in [*JS_RUNTIME.glob("*.mjs"), *JS_HARNESS.iterdir()]:
             if f.is_file():
                 (target / f.name).write_bytes(f.read_bytes())
         marker = target / ".installed"

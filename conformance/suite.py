@@ -1,0 +1,178 @@
+"""Runs cases: starts the mock servers (in process) and the client (a process),
+turns each case's outcome into a verdict, and keeps the evidence."""
+
+from __future__ import annotations
+
+import random
+import shlex
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mock_opend.server import MockOpenD
+
+from .cases import CASES, KIT_NOW, ordered
+from .client import ClientDied, ClientHung, ClientProcess
+from .context import PROFILES, CaseContext, ClientGone, Profile, case_seed
+from .results import Case, CaseFailure, Informational, NonStrict, Result, UnsupportedOp, Verdict
+
+# One server per configuration; the client is started once per server.
+SERVERS: dict[str, dict[str, Any]] = {
+    "main": {"now": KIT_NOW, "rate_limit": "off", "keep_alive_interval": 2, "lang": "en", "page_size": 100},
+    "edge": {
+        "now": KIT_NOW,
+        "rate_limit": "off",
+        "keep_alive_interval": 2,
+        "lang": "en",
+        "data_profile": "edge",
+        "page_size": 1,
+    },
+}
+
+
+class Suite:
+    def __init__(
+        self,
+        client_argv: list[str] | str,
+        *,
+        profile: str | Profile = "ci",
+        seed: int | None = None,
+        client_label: str = "",
+        replay_client: str = "",
+    ) -> None:
+        self.client_argv = client_argv
+        self.profile = PROFILES[profile] if isinstance(profile, str) else profile
+        self.seed = seed if seed is not None else random.randrange(1, 2**31)
+        self.client_label = client_label or (client_argv if isinstance(client_argv, str) else shlex.join(client_argv))
+        self.replay_client = replay_client or f"--client-cmd {shlex.quote(self.client_label)}"
+        self._servers: dict[str, MockOpenD] = {}
+        self._clients: dict[str, ClientProcess] = {}
+        self.shared: dict[str, Any] = {}
+
+    # -- resources ----------------------------------------------------------------
+    def server(self, name: str) -> MockOpenD:
+        if name not in self._servers:
+            settings = {**SERVERS[name], "seed": self.seed % 1000 + 1}
+            self._servers[name] = MockOpenD(host="127.0.0.1", port=0, ws_port=0, **settings).start_background()
+        return self._servers[name]
+
+    def client(self, name: str, fresh: bool = False) -> ClientProcess:
+        if fresh and name in self._clients:
+            self._clients.pop(name).stop(timeout=3)
+        if name not in self._clients:
+            srv = self.server(name)
+            env = {"OPEND_HOST": srv.host, "OPEND_PORT": str(srv.port), "OPEND_WS_PORT": str(srv.ws_port or "")}
+            proc = ClientProcess(self.client_argv, env)
+            proc.start()
+            self._clients[name] = proc
+        return self._clients[name]
+
+    def close(self) -> None:
+        for c in self._clients.values():
+            c.stop(timeout=3)
+        for s in self._servers.values():
+            s.stop_background()
+        self._clients.clear()
+        self._servers.clear()
+
+    def __enter__(self) -> Suite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running ----------------------------------------------------------------------
+    def replay_command(self, case: Case) -> str:
+        return (
+            f"opend-conformance replay {case.id} --seed {self.seed} --profile {self.profile.name} {self.replay_client}"
+        )
+
+    def run_case(self, case: Case) -> Result:
+        srv = self.server(case.server)
+        client = self.client(case.server)
+        n_calls = len(client.calls)
+        ctx = CaseContext(
+            srv,
+            client,
+            self.profile,
+            case_seed(self.seed, case.id),
+            self.shared,
+            lambda: self.client(case.server, fresh=True),
+        )
+        result = Result(case, Verdict.OK, seed=self.seed)
+        t0 = time.monotonic()
+        try:
+            case.func(ctx)
+            result.message = "requirement met"
+        except CaseFailure as exc:
+            result.verdict, result.message = Verdict.FAILED, exc.message
+            result.expected, result.actual = exc.expected, exc.actual
+        except NonStrict as exc:
+            result.verdict, result.message = Verdict.NON_STRICT, str(exc)
+        except Informational as exc:
+            result.verdict, result.message = Verdict.INFORMATIONAL, str(exc)
+        except UnsupportedOp as exc:
+            result.verdict, result.message = Verdict.UNSUPPORTED, str(exc)
+        except ClientGone as exc:
+            result.verdict, result.message = Verdict.FAILED, f"the client {exc.cause}"
+            result.actual = ctx.client.stderr_tail or None
+            ctx.restart_client()
+        except (ClientHung, ClientDied) as exc:
+            result.verdict, result.message = Verdict.FAILED, f"the client {exc}"
+            result.actual = ctx.client.stderr_tail or None
+            ctx.restart_client()
+        except Exception as exc:  # a check that blew up is a failure of the client's answer
+            result.verdict, result.message = Verdict.FAILED, f"{exc.__class__.__name__}: {exc}"
+        result.seconds = time.monotonic() - t0
+        result.example = _jsonable(ctx.example)
+        result.wire = [e.to_dict() for e in srv.journal.entries(lambda e: e.seq > ctx.start_seq)][-60:]
+        result.calls = ctx.client.calls[n_calls:][-60:] if ctx.client is client else ctx.client.calls[-60:]
+        if result.verdict is Verdict.FAILED:
+            result.replay = self.replay_command(case)
+        if case.restart_client_after:
+            self.client(case.server, fresh=True)
+        return result
+
+    def run(self, cases: list[Case] | None = None, on_result: Callable[[Result], None] | None = None) -> list[Result]:
+        chosen = cases if cases is not None else ordered()
+        # run each server's cases together, in their order (wire checks last)
+        plan = [c for name in SERVERS for c in sorted(chosen, key=lambda c: (c.order, c.id)) if c.server == name]
+        results = []
+        for case in plan:
+            r = self.run_case(case)
+            results.append(r)
+            if on_result is not None:
+                on_result(r)
+        return sorted(results, key=lambda r: [int(p) for p in r.case.id.split(".")])
+
+
+def select(ids: str | None) -> list[Case]:
+    """'3.1,4' → case 3.1 and every case of group 4."""
+    if not ids:
+        return ordered()
+    out = []
+    for part in ids.split(","):
+        part = part.strip()
+        matched = [c for c in ordered() if c.id == part or c.id.startswith(part + ".")]
+        if not matched:
+            raise KeyError(f"no case {part!r}; see `opend-conformance list`")
+        out.extend(m for m in matched if m not in out)
+    return out
+
+
+def exit_code(results: list[Result]) -> int:
+    """0 only when every required case passed (skipped is not passed)."""
+    return 0 if all(r.verdict.passed for r in results if r.case.level == "required") else 1
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)
+
+
+__all__ = ["CASES", "SERVERS", "Suite", "exit_code", "select"]
