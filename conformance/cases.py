@@ -25,6 +25,7 @@ MARKETS = ("US_SECURITY", "US_INDEX", "HK_SECURITY", "HK_INDEX")
 TYPES = ("VOLUME", "OPEN_INTEREST")
 KIT_NOW = "2026-06-15T12:00:00Z"  # the mock clock of every kit server
 GOOD = ("US_SECURITY", "VOLUME", "2026-06-01", "2026-06-12")
+LOST_REPLY_FAULTS = ("no_reply", "reset", "truncate", "corrupt_sha1")
 
 
 def case(
@@ -77,6 +78,8 @@ def _check_page_against_journal(ctx: CaseContext, reply: dict[str, Any], since: 
     if entry.ret_type != 0:
         ctx.expect_error(reply, f"{what} (the server answered retType {entry.ret_type})")
         return
+    if entry.extra.get("fault") in LOST_REPLY_FAULTS and reply.get("ret") != 0:
+        return  # the reply was lost or damaged on the way: an error is the right answer
     rows = ctx.expect_success(reply, what)
     ctx.expect_rows(rows, ctx.served(entry), what)
     key = ctx.key_bytes(reply)
@@ -89,17 +92,23 @@ def _check_page_against_journal(ctx: CaseContext, reply: dict[str, Any], since: 
 
 
 # 3 decoding ------------------------------------------------------------------
-@case("3.1", "decoding", "rows equal the rows the server sent, for any market, type and range", order=10)
+@case("3.1", "decoding", "rows equal the rows the server sent, for any market, type, range and data profile", order=10)
 def rows_equal_truth(ctx: CaseContext) -> None:
-    """For Hypothesis-chosen markets, types and ranges, the first page the client
-    returns is exactly the server's: every row, every field, the order, and the
-    page key (present exactly when the server sent one)."""
+    """For Hypothesis-chosen markets, types, ranges and data profiles (realistic
+    or edge values), the first page the client returns is exactly the server's:
+    every row, every field, the order, and the page key (present exactly when
+    the server sent one)."""
 
-    def check(q: tuple[str, str, str, str]) -> None:
+    def check(example: tuple[str, tuple[str, str, str, str]]) -> None:
+        profile, q = example
+        ctx.server.gateway.set_data_profile(profile)
         since = ctx.mark()
-        _check_page_against_journal(ctx, ctx.get(*q), since, f"{q}")
+        _check_page_against_journal(ctx, ctx.get(*q), since, f"{profile} {q}")
 
-    ctx.check_property(queries(), check)
+    try:
+        ctx.check_property(st.tuples(st.sampled_from(["realistic", "edge"]), queries()), check)
+    finally:
+        ctx.server.gateway.set_data_profile("realistic")
 
 
 @case(
@@ -401,11 +410,13 @@ def fault_recovery(ctx: CaseContext) -> None:
 
 
 # 9 stateful ------------------------------------------------------------------------------
-@case("9.1", "stateful", "any mix of queries, pages, bursts, reconnects and clock moves", order=85)
+@case("9.1", "stateful", "any mix of queries, pages, bursts, faults, profiles, reconnects and clock moves", order=85)
 def stateful(ctx: CaseContext) -> None:
     """A Hypothesis state machine mixes first pages, continuations, bursts against
-    a 6-per-30-s limit, reconnects and clock moves; after every step the client's
-    answer matches what the server did (rows and key, or an error)."""
+    a 6-per-30-s limit, injected faults (latency, error replies, corrupted
+    checksums), data-profile switches, reconnects and clock moves; after every
+    step the client's answer matches what the server did (rows and key, or an
+    error — also for a reply damaged on the way)."""
     limiter = ctx.server.rate_limiter
     old_spec = limiter.spec
     clock0 = ctx.server.clock.now_datetime()
@@ -416,6 +427,8 @@ def stateful(ctx: CaseContext) -> None:
             limiter.spec = RateSpec(6, 30.0)
             limiter.reset()
             ctx.server.clock.set(clock0)
+            ctx.server.faults.remove()
+            ctx.server.gateway.set_data_profile("realistic")
             self.key: tuple[tuple[str, str, str, str], str] | None = None
             self.steps: list[Any] = []
             ctx.example = self.steps
@@ -453,6 +466,18 @@ def stateful(ctx: CaseContext) -> None:
                 ctx.call("reconnect", timeout=25)
             self.key = None
 
+        @rule(profile=st.sampled_from(["realistic", "edge"]))
+        def data_profile(self, profile: str) -> None:
+            self.steps.append(("data_profile", profile))
+            ctx.server.gateway.set_data_profile(profile)
+            self.key = None  # keys stay valid, but the rows behind them change
+
+        @rule(kind=st.sampled_from(["latency", "error", "corrupt_sha1"]))
+        def fault_on_next_request(self, kind: str) -> None:
+            self.steps.append(("fault", kind))
+            spec = {"latency_ms": 50} if kind == "latency" else {}
+            ctx.server.faults.add(kind=kind, proto_id=3301, **spec)
+
         @rule(seconds=st.sampled_from([1, 15, 31, 3600]))
         def move_clock(self, seconds: int) -> None:
             self.steps.append(("advance_clock", seconds))
@@ -482,6 +507,8 @@ def stateful(ctx: CaseContext) -> None:
         limiter.spec = old_spec
         limiter.reset()
         ctx.server.clock.set(clock0)
+        ctx.server.faults.remove()
+        ctx.server.gateway.set_data_profile("realistic")
 
 
 # 1 wire (from the journal of everything above) -----------------------------------------------

@@ -106,6 +106,13 @@ class Gateway:
     def now(self) -> datetime:
         return self.clock.now_datetime()
 
+    def set_data_profile(self, profile: str) -> None:
+        """Switch the synthetic values (realistic/edge) at run time; fixtures still win."""
+        from .model import SyntheticModel
+
+        if self.dataset.model.profile != profile:
+            self.dataset.model = SyntheticModel(self.config.seed, profile)
+
     def connection_closed(self, session: Session) -> None:
         self.rate_limiter.forget(session.conn_id)
 

@@ -53,7 +53,10 @@ def _js_sdk() -> list[str]:
 
 
 def _node_raw() -> list[str]:
-    target = _npm_dir("node-raw-client", ROOT / "examples" / "node-raw-client")
+    src = ROOT / "examples" / "node-raw-client"
+    if not src.is_dir():
+        raise DriverUnavailable("the node-raw driver runs from a checkout of the mock-opend repository (examples/)")
+    target = _npm_dir("node-raw-client", src)
     return ["node", str(target / "driver.mjs"), "--proto", str(ROOT / "proto")]
 
 
