@@ -111,7 +111,7 @@ class Gateway:
         from .model import SyntheticModel
 
         if self.dataset.model.profile != profile:
-            self.dataset.model = SyntheticModel(self.config.seed, profile)
+            self.dataset.set_model(SyntheticModel(self.config.seed, profile))
 
     def connection_closed(self, session: Session) -> None:
         self.rate_limiter.forget(session.conn_id)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from . import errors as E
-from .dataset import Dataset, Row
+from .dataset import Dataset, Row, varint
 from .errors import ServerError
 from .markets import DataType, OptionMarket
 from .messages import OptionMarketStatisticResponse
@@ -142,23 +142,19 @@ class StatisticService:
 
 
 def page_response(page: Page) -> Any:
-    """The protobuf reply for a page."""
-    rsp = OptionMarketStatisticResponse()
-    rsp.retType = 0
-    s2c = rsp.s2c
-    s2c.optionMarket = page.market.value
-    s2c.dataType = page.data_type.value
-    items = s2c.statisticList
-    for row in page.rows:
-        item = items.add()
-        item.time = row.time
-        item.timestamp = float(row.timestamp)
-        item.callValue = row.call
-        item.putValue = row.put
-        item.totalValue = row.call + row.put
-        ratio = row.ratio
-        if ratio is not None:
-            item.ratio = ratio
-    if page.next_key is not None:
-        s2c.nextPageKey = page.next_key
-    return rsp
+    """The protobuf reply for a page, assembled from the rows' cached encodings.
+
+    Equivalent to filling the message field by field (a test checks the bytes),
+    but it costs one parse instead of six writes per row.
+    """
+    s2c = b"".join(
+        [
+            b"\x08",
+            varint(page.market.value),
+            b"\x10",
+            varint(page.data_type.value),
+            *(row.wire for row in page.rows),
+            b"" if page.next_key is None else b"\x22" + varint(len(page.next_key)) + page.next_key,
+        ]
+    )
+    return OptionMarketStatisticResponse.FromString(b"\x08\x00\x22" + varint(len(s2c)) + s2c)

@@ -224,3 +224,32 @@ def test_add_years_handles_feb_29() -> None:
 
 def test_clock_now_is_utc_midnight_for_a_date() -> None:
     assert gateway(now="2026-06-15").now() == datetime(2026, 6, 15, tzinfo=UTC)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    market=markets,
+    dtype=dtypes,
+    a=days,
+    span=st.integers(0, 366),
+    size=st.integers(1, 300),
+    profile=st.sampled_from(["realistic", "edge"]),
+)
+def test_fast_page_encoding_equals_field_by_field(market, dtype, a, span, size, profile) -> None:
+    """page_response joins cached row encodings; the reference fills every field."""
+    from mock_opend.messages import OptionMarketStatisticResponse
+
+    gw = gateway(page_size=size, data_profile=profile)
+    page = query(gw, market, dtype, a.isoformat(), min(a + timedelta(days=span), add_years(a, 1)).isoformat())
+    ref = OptionMarketStatisticResponse()
+    ref.retType = 0
+    ref.s2c.optionMarket, ref.s2c.dataType = int(market), int(dtype)
+    for r in page.rows:
+        item = ref.s2c.statisticList.add()
+        item.time, item.timestamp, item.callValue, item.putValue = r.time, float(r.timestamp), r.call, r.put
+        item.totalValue = r.call + r.put
+        if r.call:
+            item.ratio = round(r.put / r.call, 6)
+    if page.next_key is not None:
+        ref.s2c.nextPageKey = page.next_key
+    assert page_response(page).SerializeToString() == ref.SerializeToString()
