@@ -112,7 +112,7 @@ class Admin:
             "host": self.server.host,
             "port": self.server.port,
             "admin_port": self.server.admin_port,
-            "connections": len(self.server._transports),
+            "connections": self.server.connection_count(),
             "endpoints": [f"{m} {PREFIX}{p}" for m, p in self._routes] + [f"DELETE {PREFIX}/faults/<id>"],
         }
 

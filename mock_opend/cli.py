@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import AES_MODES, LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
+from .config import AES_MODES, EVENT_LOOPS, LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
 from .crypto import CryptoError
 from .errors import catalogue_markdown
 from .export import FORMATS
@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ws-key", help="WebSocket key; the JS SDK's start(..., key) must match it")
     serve.add_argument("--rsa-key", metavar="PEM", help="1024-bit RSA private key: enables encrypted mode")
     serve.add_argument("--aes-mode", choices=AES_MODES, help="request (default): CBC when asked; cbc; ftaes_ecb")
+    serve.add_argument("--max-connections", type=_int, help="TCP + WebSocket connections served (default 4096)")
+    serve.add_argument("--init-timeout", type=float, help="seconds to finish InitConnect after connecting (15; 0 off)")
+    serve.add_argument("--idle-timeout", type=float, help="close a TCP client silent this long (120 s; 0 off)")
+    serve.add_argument("--frame-timeout", type=float, help="seconds for a started frame to complete (10; 0 off)")
+    serve.add_argument("--event-loop", choices=EVENT_LOOPS, help="asyncio (default) or uvloop (the fast extra)")
     serve.add_argument("--rate-limit", help="3301 first-page limit, e.g. 60/30s (default) or off")
     serve.add_argument("--rate-limit-scope", choices=SCOPES, help="server (default) or per-connection")
     serve.add_argument("--admin-port", type=_int, help="open the admin HTTP API on this port (0 = ephemeral)")
@@ -218,8 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "config") and v is not None}
     try:
-        return asyncio.run(_serve(settings, args.config))
-    except (ConfigError, FixtureError, CryptoError) as exc:
+        loop_kind = build_config(args.config, **settings).event_loop
+        from .server import new_event_loop
+
+        loop = new_event_loop(loop_kind)
+        try:
+            return loop.run_until_complete(_serve(settings, args.config))
+        finally:
+            loop.close()
+    except (ConfigError, FixtureError, CryptoError, RuntimeError) as exc:
         print(f"mock-opend: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

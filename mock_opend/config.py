@@ -24,6 +24,7 @@ LANGS = ("zh", "en")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SPAN_POLICIES = ("reject", "paginate")
 AES_MODES = ("request", "cbc", "ftaes_ecb")
+EVENT_LOOPS = ("asyncio", "uvloop")
 
 
 def is_loopback(host: str) -> bool:
@@ -69,7 +70,13 @@ class Config:
     admin_host: str = "127.0.0.1"
     admin_token: str | None = None
     max_body_len: int = 1 << 20
+    max_connections: int = 4096
+    init_timeout: float = 15.0  # seconds from connect to a successful InitConnect (0 = off)
+    idle_timeout: float = 120.0  # seconds without any byte from a TCP client (0 = off)
+    frame_timeout: float = 10.0  # seconds for a started frame to complete (0 = off)
+    write_buffer_limit: int = 4 << 20  # bytes queued for a client that does not read
     journal_size: int = 10000
+    event_loop: str = "asyncio"  # or "uvloop" (the `fast` extra)
 
     def validate(self) -> Config:
         def need(ok: bool, msg: str) -> None:
@@ -140,6 +147,21 @@ class Config:
         )
         need(_is_int(self.max_body_len) and 64 <= self.max_body_len <= 1 << 30, "max_body_len must be 64..2^30")
         need(_is_int(self.journal_size) and self.journal_size >= 0, "journal_size must be >= 0")
+        need(_is_int(self.max_connections) and self.max_connections >= 1, "max_connections must be >= 1")
+        need(self.event_loop in EVENT_LOOPS, f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
+        for name in ("init_timeout", "idle_timeout", "frame_timeout"):
+            value = getattr(self, name)
+            need(
+                isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
+                f"{name} must be a number of seconds >= 0 (0 = off)",
+            )
+        need(
+            not self.idle_timeout or self.idle_timeout > self.keep_alive_interval,
+            f"idle_timeout ({self.idle_timeout}) must exceed keep_alive_interval ({self.keep_alive_interval})",
+        )
+        need(
+            _is_int(self.write_buffer_limit) and self.write_buffer_limit >= 65536, "write_buffer_limit must be >= 65536"
+        )
         need(
             isinstance(self.fixtures, list) and all(isinstance(f, str) for f in self.fixtures),
             "fixtures must be a list of paths",

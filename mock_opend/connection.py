@@ -12,6 +12,7 @@ a close.  Nothing a client sends can raise out of here.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import logging
 import time
@@ -68,13 +69,23 @@ class Outcome:
     """What one request produced, before transport encoding."""
 
     spec: ProtoSpec | None
-    message: Message
+    _message: Message | None
     reply_fmt: int
     fault: Fault | None
     entry: JournalEntry
     t0: int
+    body: bytes | None = None  # the reply already encoded as protobuf (retType 0)
+
+    @property
+    def message(self) -> Any:
+        if self._message is None:
+            assert self.spec is not None and self.body is not None
+            self._message = self.spec.response.FromString(self.body)
+        return self._message
 
     def encode(self, lang: str) -> bytes:
+        if self.body is not None and self.reply_fmt == FMT_PROTOBUF:
+            return self.body
         try:
             return encode_body(self.reply_fmt, self.message)
         except Exception as exc:  # a bug in a reply: still answer
@@ -105,6 +116,7 @@ class Processor:
         t0 = time.perf_counter_ns()
         gw = self.gateway
         spec = self.protocols.get(proto_id)
+        reply_body: bytes | None = None
         entry = JournalEntry(
             seq=gw.journal.new_seq(),
             time=gw.clock.now(),
@@ -135,7 +147,8 @@ class Processor:
                 raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
             entry.request = request
             reply = spec.handler(gw, self.session, request)
-            message: Message = reply.message
+            message: Message | None = reply.message
+            reply_body = reply.body
             entry.rows, entry.next_key = reply.rows, reply.next_key
         except ServerError as exc:
             message = error_message(spec, exc.spec, exc.message(gw.lang))
@@ -148,15 +161,47 @@ class Processor:
         fault = gw.faults.take(proto_id, self.session.conn_id)
         if fault is not None and fault.kind == "error":
             message = error_message(spec, None, fault.ret_msg, fault.ret_type, fault.err_code)
+            reply_body = None
             entry.rows = entry.next_key = None
         reply_fmt = fmt if fmt in FMT_NAMES else FMT_PROTOBUF
-        return Outcome(spec, message, reply_fmt, fault, entry, t0)
+        return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body)
+
+    def record_unparsed(
+        self, proto_id: int, serial: int, fmt: str, body_len: int, err: ErrorSpec, text: str, *, sha1_ok: bool
+    ) -> None:
+        """Journal and log bytes that never became a request (broken framing)."""
+        gw = self.gateway
+        gw.journal.add(
+            JournalEntry(
+                seq=gw.journal.new_seq(),
+                time=gw.clock.now(),
+                wall_time=time.time(),
+                conn_id=self.session.conn_id,
+                transport=self.session.transport,
+                proto_id=proto_id,
+                serial=serial,
+                fmt=fmt,
+                body_len=body_len,
+                sha1_ok=sha1_ok,
+                request=None,
+                ret_type=err.ret_type,
+                ret_msg=text,
+                error=err.name,
+            )
+        )
+        log.warning(
+            "unparsable input",
+            extra={"conn": self.session.conn_id, "proto": proto_id, "serial": serial, "outcome": err.name},
+        )
 
     def finish(self, outcome: Outcome) -> None:
         """Journal and log a request once its reply is built."""
         entry, fault = outcome.entry, outcome.fault
-        entry.ret_type = getattr(outcome.message, "retType", None)
-        entry.ret_msg = getattr(outcome.message, "retMsg", "")
+        if outcome.body is not None and outcome._message is None:
+            entry.ret_type, entry.ret_msg = 0, ""  # a pre-encoded reply is a success
+        else:
+            entry.ret_type = getattr(outcome.message, "retType", None)
+            entry.ret_msg = getattr(outcome.message, "retMsg", "")
         entry.duration_us = (time.perf_counter_ns() - outcome.t0) // 1000
         if fault is not None:
             entry.extra["fault"] = fault.kind
@@ -201,9 +246,18 @@ def apply_fault(fault: Fault | None, out: bytes, corrupt: slice) -> tuple[list[A
 
 
 class Connection:
-    """A TCP connection: 44-byte-header frames, optionally encrypted."""
+    """A TCP connection: 44-byte-header frames, optionally encrypted.
 
-    def __init__(self, gateway: Gateway, transport: str = "tcp", peer: str = "") -> None:
+    ``feed`` buffers bytes and ``next_actions`` handles one complete frame at a
+    time, so the I/O shell can stop between frames when the client does not
+    read (back-pressure); ``receive_data`` does both.  ``expired`` tells the
+    shell when a deadline has passed: InitConnect not done, no bytes for too
+    long, or a frame started but never finished.
+    """
+
+    def __init__(
+        self, gateway: Gateway, transport: str = "tcp", peer: str = "", *, now: float = 0.0, refusing: bool = False
+    ) -> None:
         self.gateway = gateway
         self.session: Session = gateway.new_session(transport)
         self.processor = Processor(gateway, self.session)
@@ -211,23 +265,58 @@ class Connection:
         self.decoder = FrameDecoder(gateway.config.max_body_len)
         self.aes: AesSession | None = None
         self.closed = False
+        self.refusing = refusing  # over max_connections: answer with a refusal, then close
+        self.pending: collections.deque[Frame | FramingError] = collections.deque()
+        self.connected_at = self.last_activity = now
+        self.partial_since: float | None = None
 
     @property
     def conn_id(self) -> int:
         return self.session.conn_id
 
-    def receive_data(self, data: bytes) -> list[Action]:
+    def feed(self, data: bytes, now: float = 0.0) -> None:
         if self.closed:
+            return
+        self.last_activity = now
+        self.pending.extend(self.decoder.feed(data))
+        if self.decoder.buffered and not self.decoder.broken:
+            if self.partial_since is None:
+                self.partial_since = now
+        else:
+            self.partial_since = None
+
+    def next_actions(self) -> list[Action]:
+        """The actions for the next buffered frame ([] when there is none)."""
+        if self.closed or not self.pending:
             return []
-        actions: list[Action] = []
-        for event in self.decoder.feed(data):
-            if isinstance(event, Frame):
-                actions.extend(self.handle_frame(event))
-                if self.closed:
-                    break
-            else:
-                actions.extend(self._framing_error(event))
+        event = self.pending.popleft()
+        if isinstance(event, FramingError):
+            self.pending.clear()
+            return self._framing_error(event)
+        actions = self.handle_frame(event)
+        if self.closed:
+            self.pending.clear()
         return actions
+
+    def receive_data(self, data: bytes, now: float = 0.0) -> list[Action]:
+        self.feed(data, now)
+        actions: list[Action] = []
+        while self.pending and not self.closed:
+            actions.extend(self.next_actions())
+        return actions
+
+    def expired(self, now: float) -> str | None:
+        """Why the connection should be closed at ``now``, if it should."""
+        cfg = self.gateway.config
+        if self.closed:
+            return None
+        if cfg.init_timeout and not self.session.initialized and now - self.connected_at > cfg.init_timeout:
+            return f"no InitConnect within {cfg.init_timeout:g} s"
+        if cfg.frame_timeout and self.partial_since is not None and now - self.partial_since > cfg.frame_timeout:
+            return f"a frame started but did not complete within {cfg.frame_timeout:g} s"
+        if cfg.idle_timeout and now - self.last_activity > cfg.idle_timeout:
+            return f"no bytes (not even KeepAlive) for {cfg.idle_timeout:g} s"
+        return None
 
     def connection_lost(self) -> None:
         self.closed = True
@@ -262,6 +351,9 @@ class Connection:
         gw = self.gateway
         h = frame.header
         body, sha1_ok, early, rsa_init = self._inbound(frame)
+        if self.refusing:
+            limit = gw.config.max_connections
+            early, rsa_init = ServerError(E.TOO_MANY_CONNECTIONS, limit=limit), False
         outcome = self.processor.process(
             h.proto_id, h.serial, h.fmt, body, h.body_len, sha1_ok=sha1_ok, early_error=early
         )
@@ -278,6 +370,9 @@ class Connection:
                 outcome.entry.extra["encryption"] = new_aes.mode if new_aes else None
         out = encode_frame(h.proto_id, h.serial, wire, fmt=outcome.reply_fmt, plaintext=plaintext)
         actions, closing = apply_fault(outcome.fault, out, slice(16, 36))
+        if self.refusing and not closing:
+            actions.append(Close("too many connections"))
+            closing = True
         self.closed = self.closed or closing
         self.processor.finish(outcome)
         return actions
@@ -292,28 +387,8 @@ class Connection:
             err = E.BODY_TOO_LARGE
             text = err.render(gw.lang, body_len=h.body_len, limit=gw.config.max_body_len)
         msg = error_message(PROTOCOLS.get(h.proto_id), err, text)
-        gw.journal.add(
-            JournalEntry(
-                seq=gw.journal.new_seq(),
-                time=gw.clock.now(),
-                wall_time=time.time(),
-                conn_id=self.conn_id,
-                transport=self.session.transport,
-                proto_id=h.proto_id,
-                serial=h.serial,
-                fmt=FMT_NAMES.get(h.fmt, f"unknown({h.fmt})"),
-                body_len=h.body_len,
-                sha1_ok=False,
-                request=None,
-                ret_type=err.ret_type,
-                ret_msg=text,
-                error=err.name,
-            )
-        )
-        log.warning(
-            "framing error",
-            extra={"conn": self.conn_id, "proto": h.proto_id, "serial": h.serial, "outcome": err.name},
-        )
+        fmt = FMT_NAMES.get(h.fmt, f"unknown({h.fmt})")
+        self.processor.record_unparsed(h.proto_id, h.serial, fmt, h.body_len, err, text, sha1_ok=False)
         self.closed = True
         plaintext = msg.SerializeToString()
         wire = self.aes.encrypt(plaintext) if self.aes is not None else plaintext

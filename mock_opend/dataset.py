@@ -94,11 +94,13 @@ class Dataset:
         self.overlay: Overlay = dict(overlay or {})
         self.history_start = history_start
         self._rows: dict[tuple[OptionMarket, DataType], list[Row | None]] = {}
+        self._filled: dict[tuple[OptionMarket, DataType], tuple[int, int]] = {}  # a contiguous filled range
 
     def set_model(self, model: SyntheticModel) -> None:
         """Serve another model's values from now on (a data-profile switch)."""
         self.model = model
         self._rows = {}
+        self._filled = {}
 
     def calendar(self, market: OptionMarket) -> TradingCalendar:
         return calendar_for(EXCHANGE_OF[market])
@@ -123,17 +125,20 @@ class Dataset:
         hi = bisect.bisect_right(days, last)
         if limit is not None:
             lo = max(lo, hi - limit)
-        cache = self._rows.setdefault((market, dtype), [])
+        key = (market, dtype)
+        cache = self._rows.setdefault(key, [])
         if len(cache) < len(days):  # the series grew: same prefix, more days
             cache.extend([None] * (len(days) - len(cache)))
-        out = cache[lo:hi]
-        if None in out:
+        flo, fhi = self._filled.get(key, (lo, lo))
+        if lo < flo or hi > fhi:  # fill the gap so the filled range stays contiguous
+            flo, fhi = min(lo, flo), max(hi, fhi)
             midnight = self.calendar(market).midnight_timestamp
-            for j, row in enumerate(out):
-                if row is None:
-                    i = lo + j
+            for i in range(flo, fhi):
+                if cache[i] is None:
                     day = days[i]
                     call, put = self.overlay.get((market, dtype, day)) or (series.call[i], series.put[i])
-                    out[j] = cache[i] = make_row(day, call, put, midnight(day))
+                    cache[i] = make_row(day, call, put, midnight(day))
+            self._filled[key] = (flo, fhi)
+        out = cache[lo:hi]
         out.reverse()
         return out  # type: ignore[return-value]

@@ -244,3 +244,11 @@ WS_KEY_MISMATCH = _spec(
     "wrong WebSocket key: websocketKey does not match the gateway's key; closing the connection",
     "ws_key is set and the Init command carries another (or no) key MD5",
 )
+TOO_MANY_CONNECTIONS = _spec(
+    "TOO_MANY_CONNECTIONS",
+    RET_FAILED,
+    1014,
+    "连接数已达上限（{limit}），拒绝本连接；连接将关闭",
+    "too many connections (limit {limit}); this one is refused and will be closed",
+    "a connection beyond max_connections: its first request gets this reply, then it is closed",
+)

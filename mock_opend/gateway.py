@@ -30,7 +30,7 @@ from .fixtures import load_fixtures
 from .journal import Journal
 from .paging import PageKeys
 from .rate_limit import RateLimiter, parse_rate
-from .statistics import StatisticService, page_response
+from .statistics import StatisticService, encode_page
 
 PROTO_INIT_CONNECT: Final = 1001
 PROTO_GET_GLOBAL_STATE: Final = 1002
@@ -59,11 +59,17 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A handler's answer plus what the journal should remember of it."""
+    """A handler's answer plus what the journal should remember of it.
 
-    message: Message
+    A successful reply may come already encoded (``body``, the protobuf bytes
+    of a Response with retType 0): the message is then only parsed when needed
+    (a JSON request, an injected error, a journal read).
+    """
+
+    message: Message | None
     rows: list[Any] | None = None
     next_key: bytes | None = None
+    body: bytes | None = None
 
 
 Handler = Callable[["Gateway", Session, Any], Reply]
@@ -195,7 +201,7 @@ def handle_option_market_statistic(gw: Gateway, session: Session, req: Any) -> R
         assert spec is not None
         raise ServerError(E.RATE_LIMITED, limit=spec.limit, window=spec.window_text)
     page = gw.statistics.query(req.c2s, gw.now(), gw.lang)
-    return Reply(page_response(page), rows=page.rows, next_key=page.next_key)
+    return Reply(None, rows=page.rows, next_key=page.next_key, body=encode_page(page))
 
 
 PROTOCOLS: Final[dict[int, ProtoSpec]] = {

@@ -3,17 +3,23 @@
 ``MockOpenD`` runs inside an existing event loop (``await start()``) or on a
 thread of its own (``start_background()`` / ``with MockOpenD(...)``), which is
 what synchronous SDK code and the pytest fixture use.  Besides the TCP API port
-it can open the admin HTTP API (``admin_port``).
+it opens the WebSocket endpoint (``ws_port``) and, when asked, the admin API.
+
+Everything here is I/O policy: back-pressure (stop reading a client whose
+replies are not being read), deadlines (a sweeper asks each connection whether
+one has passed), the connection limit, and a graceful stop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import socket
 import struct
 import threading
+import time
 from typing import Any
 
 from .clock import Clock
@@ -22,6 +28,7 @@ from .connection import Action, Connection, Send
 from .gateway import Gateway
 
 log = logging.getLogger("mock_opend")
+SWEEP_INTERVAL = 0.25  # seconds between deadline checks
 
 
 class _TcpProtocol(asyncio.Protocol):
@@ -33,28 +40,40 @@ class _TcpProtocol(asyncio.Protocol):
         self.conn: Connection | None = None
         self._queue: collections.deque[tuple[float, Action]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._paused = False  # the client is not reading our replies
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio classes
+        srv = self.server
+        transport.set_write_buffer_limits(high=srv.config.write_buffer_limit)
         peer = transport.get_extra_info("peername")
-        self.conn = Connection(self.server.gateway, "tcp", str(peer))
-        self.server._transports.add(transport)
+        refusing = srv.connection_count() >= srv.config.max_connections
+        self.conn = Connection(srv.gateway, "tcp", str(peer), now=time.monotonic(), refusing=refusing)
+        srv._protocols.add(self)
+        if refusing:
+            log.warning("connection refused: too many connections", extra={"conn": self.conn.conn_id})
         log.debug("connect", extra={"conn": self.conn.conn_id, "peer": str(peer)})
 
+    # -- reading -----------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         assert self.conn is not None
-        actions = self.conn.receive_data(data)
-        if not self._queue:
-            for i, action in enumerate(actions):
-                if isinstance(action, Send) and action.delay > 0:
-                    self._enqueue(actions[i:])
-                    return
-                if not self._perform(action):
-                    return
-        else:
-            self._enqueue(actions)
+        self.conn.feed(data, time.monotonic())
+        self._drain()
 
+    def _drain(self) -> None:
+        """Handle buffered frames until none is left or the client stops reading."""
+        conn = self.conn
+        assert conn is not None
+        while conn.pending and not self._paused and not conn.closed:
+            actions = conn.next_actions()
+            if self._queue or any(isinstance(a, Send) and a.delay > 0 for a in actions):
+                self._enqueue(actions)
+            else:
+                for action in actions:
+                    if not self._perform(action):
+                        return
+
+    # -- writing, in order, some of it later ---------------------------------------------
     def _enqueue(self, actions: list[Action]) -> None:
         loop = asyncio.get_running_loop()
         due = self._queue[-1][0] if self._queue else loop.time()
@@ -62,13 +81,13 @@ class _TcpProtocol(asyncio.Protocol):
             if isinstance(action, Send):
                 due = max(due, loop.time() + action.delay)
             self._queue.append((due, action))
-        if self._timer is None:
+        if self._timer is None and self._queue:
             self._timer = loop.call_at(self._queue[0][0], self._flush)
 
-    def _flush(self) -> None:
+    def _flush(self, *, now: bool = False) -> None:
         self._timer = None
         loop = asyncio.get_running_loop()
-        while self._queue and self._queue[0][0] <= loop.time() + 0.0005:
+        while self._queue and (now or self._queue[0][0] <= loop.time() + 0.0005):
             _, action = self._queue.popleft()
             if not self._perform(action):
                 self._queue.clear()
@@ -93,14 +112,56 @@ class _TcpProtocol(asyncio.Protocol):
             transport.close()
         return False
 
+    # -- back-pressure: a client that does not read stops being read ---------------------------
+    def pause_writing(self) -> None:
+        self._paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+            self._drain()
+
+    # -- deadlines and shutdown ------------------------------------------------------
+    def sweep(self, now: float) -> None:
+        if self.conn is None or self.transport is None or self.transport.is_closing():
+            return
+        reason = self.conn.expired(now)
+        if reason is not None:
+            log.warning("closing connection", extra={"conn": self.conn.conn_id, "reason": reason})
+            self.conn.closed = True
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Deliver what is owed (delayed replies included), then close."""
+        if self.transport is None:
+            return
+        self.transport.pause_reading()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._flush(now=True)
+        self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self.transport is not None:
-            self.server._transports.discard(self.transport)
+        self.server._protocols.discard(self)
         if self.conn is not None:
             self.conn.connection_lost()
             log.debug("disconnect", extra={"conn": self.conn.conn_id})
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """asyncio's loop, or uvloop's when asked for (and installed)."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            raise RuntimeError("event_loop = 'uvloop' needs uvloop: pip install 'mock-opend[fast]'") from None
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 class MockOpenD:
@@ -120,7 +181,8 @@ class MockOpenD:
         self._admin: Any = None
         self._ws: Any = None
         self._websockets: set[Any] = set()
-        self._transports: set[asyncio.Transport] = set()
+        self._protocols: set[_TcpProtocol] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -145,6 +207,9 @@ class MockOpenD:
         """Clear rate-limit windows, the journal and faults."""
         self.gateway.reset()
 
+    def connection_count(self) -> int:
+        return len(self._protocols) + len(self._websockets)
+
     @property
     def address(self) -> tuple[str, int]:
         return self.host, self.port
@@ -167,7 +232,7 @@ class MockOpenD:
             )
         self._loop = asyncio.get_running_loop()
         self._server = await self._loop.create_server(
-            lambda: _TcpProtocol(self), cfg.host, cfg.port, reuse_address=True
+            lambda: _TcpProtocol(self), cfg.host, cfg.port, reuse_address=True, backlog=1024
         )
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
@@ -184,26 +249,41 @@ class MockOpenD:
         except BaseException:
             await self.stop()
             raise
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = time.monotonic()
+            for proto in list(self._protocols):
+                proto.sweep(now)
 
     async def stop(self) -> None:
+        """Refuse new connections, answer what is in flight, close, within a second."""
+        if self._server is not None:
+            self._server.close()  # no new TCP connections from here on
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._admin is not None:
             await self._admin.cleanup()
             self._admin = None
+        for proto in list(self._protocols):
+            proto.shutdown()
         if self._ws is not None:
             for ws in list(self._websockets):
                 await ws.close(code=1001, message=b"server shutting down")
             await self._ws.cleanup()
             self._ws = None
+        deadline = time.monotonic() + 0.5
+        while self._protocols and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for proto in list(self._protocols):
+            if proto.transport is not None:
+                proto.transport.abort()
         if self._server is not None:
-            self._server.close()
-        for transport in list(self._transports):
-            transport.close()
-        if self._server is not None:
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), 0.5)
-            except TimeoutError:
-                for transport in list(self._transports):
-                    transport.abort()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 0.2)
             self._server = None
 
     # -- on a thread of its own ----------------------------------------------
@@ -212,7 +292,7 @@ class MockOpenD:
         failure: list[BaseException] = []
 
         def run() -> None:
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop(self.config.event_loop)
             self._loop = loop
             try:
                 loop.run_until_complete(self.start())

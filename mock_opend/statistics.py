@@ -9,6 +9,7 @@ carries a key exactly when older rows remain.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -141,11 +142,11 @@ class StatisticService:
         return Page(market, dtype, rows, key, first_page)
 
 
-def page_response(page: Page) -> Any:
+def encode_page(page: Page) -> bytes:
     """The protobuf reply for a page, assembled from the rows' cached encodings.
 
-    Equivalent to filling the message field by field (a test checks the bytes),
-    but it costs one parse instead of six writes per row.
+    Byte for byte what filling the message field by field and serialising it
+    gives (a test checks), without six attribute writes per row.
     """
     s2c = b"".join(
         [
@@ -153,8 +154,16 @@ def page_response(page: Page) -> Any:
             varint(page.market.value),
             b"\x10",
             varint(page.data_type.value),
-            *(row.wire for row in page.rows),
+            *map(_WIRE, page.rows),
             b"" if page.next_key is None else b"\x22" + varint(len(page.next_key)) + page.next_key,
         ]
     )
-    return OptionMarketStatisticResponse.FromString(b"\x08\x00\x22" + varint(len(s2c)) + s2c)
+    return b"\x08\x00\x22" + varint(len(s2c)) + s2c
+
+
+def page_response(page: Page) -> Any:
+    """The reply for a page as a message."""
+    return OptionMarketStatisticResponse.FromString(encode_page(page))
+
+
+_WIRE = operator.attrgetter("wire")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import time
 from typing import Any, Final
 
 from . import errors as E
@@ -20,7 +19,6 @@ from .connection import Action, Close, Processor, Send, apply_fault, error_messa
 from .errors import ServerError
 from .frame import FMT_PROTOBUF
 from .gateway import PROTOCOLS, Gateway, ProtoSpec, Reply, Session
-from .journal import JournalEntry
 from .messages import message_class
 
 SIGN: Final = b"ft-v1.0\x00"
@@ -75,8 +73,9 @@ WS_PROTOCOLS: Final[dict[int, ProtoSpec]] = {
 class WsConnection:
     """One WebSocket client: messages in, actions out."""
 
-    def __init__(self, gateway: Gateway, peer: str = "") -> None:
+    def __init__(self, gateway: Gateway, peer: str = "", *, refusing: bool = False) -> None:
         self.gateway = gateway
+        self.refusing = refusing  # over max_connections: refuse the first request, then close
         self.session = gateway.new_session("ws")
         self.processor = Processor(gateway, self.session, WS_PROTOCOLS)
         self.peer = peer
@@ -101,9 +100,12 @@ class WsConnection:
         if sign[:7] != SIGN[:7]:
             return self._bad_message(cmd, section, f"sign {sign!r} is not 'ft-v1.0'", len(data))
         body = data[REQUEST_HEADER.size :]
-        outcome = self.processor.process(cmd, section, FMT_PROTOBUF, body, len(body))
+        early = (
+            ServerError(E.TOO_MANY_CONNECTIONS, limit=self.gateway.config.max_connections) if self.refusing else None
+        )
+        outcome = self.processor.process(cmd, section, FMT_PROTOBUF, body, len(body), early_error=early)
         payload = outcome.encode(self.gateway.lang)
-        refused = cmd == CMD_INIT and outcome.entry.error is not None
+        refused = (cmd == CMD_INIT and outcome.entry.error is not None) or self.refusing
         error, errmsg = (-1, "init refused") if refused else (0, "")
         if outcome.entry.error == E.WS_KEY_MISMATCH.name:
             errmsg = "wrong websocket key"
@@ -120,24 +122,7 @@ class WsConnection:
         gw = self.gateway
         text = E.WS_BAD_FRAME.render(gw.lang, detail=detail)
         msg = error_message(None, E.WS_BAD_FRAME, text)
-        gw.journal.add(
-            JournalEntry(
-                seq=gw.journal.new_seq(),
-                time=gw.clock.now(),
-                wall_time=time.time(),
-                conn_id=self.conn_id,
-                transport="ws",
-                proto_id=cmd,
-                serial=section,
-                fmt="protobuf",
-                body_len=size,
-                sha1_ok=True,
-                request=None,
-                ret_type=E.WS_BAD_FRAME.ret_type,
-                ret_msg=text,
-                error=E.WS_BAD_FRAME.name,
-            )
-        )
+        self.processor.record_unparsed(cmd, section, "protobuf", size, E.WS_BAD_FRAME, text, sha1_ok=True)
         return [Send(pack_reply(cmd, section, msg.SerializeToString(), E.WS_BAD_FRAME.ret_type, "invalid message"))]
 
 

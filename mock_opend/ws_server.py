@@ -26,7 +26,8 @@ async def start_ws_site(server: MockOpenD, host: str, port: int) -> tuple[web.Ap
     async def handle(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=max_msg, autoping=True)
         await ws.prepare(request)
-        conn = WsConnection(server.gateway, str(request.remote))
+        refusing = server.connection_count() >= server.config.max_connections
+        conn = WsConnection(server.gateway, str(request.remote), refusing=refusing)
         server._websockets.add(ws)
         log.debug("ws connect", extra={"conn": conn.conn_id, "peer": str(request.remote)})
         try:

@@ -287,40 +287,15 @@ def js_env() -> Path:
     Skips (with the reason) when Node or npm is absent, except in CI, where it
     fails: CI installs Node so these tests run there.
     """
-    import hashlib
-    import shutil
+    from conformance.drivers import DriverUnavailable, install_npm_project
 
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        msg = "Node.js and npm are needed for the JavaScript SDK tests (apt-get install nodejs npm)"
+    files = [*JS_RUNTIME.glob("*.mjs"), *JS_HARNESS.iterdir()]
+    try:
+        return install_npm_project(ROOT / ".cache" / "js-harness", files)
+    except DriverUnavailable as exc:
         if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    target = ROOT / ".cache" / "js-harness"
-    target.mkdir(parents=True, exist_ok=True)
-    spec = (JS_HARNESS / "package.json").read_bytes()
-    stamp = hashlib.sha256(spec).hexdigest()
-    with open(ROOT / ".cache" / "js-harness.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for f in [*JS_RUNTIME.glob("*.mjs"), *JS_HARNESS.iterdir()]:
-            if f.is_file():
-                (target / f.name).write_bytes(f.read_bytes())
-        marker = target / ".installed"
-        if not marker.exists() or marker.read_text() != stamp:
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=target,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if done.returncode != 0:
-                msg = f"npm install failed: {done.stderr[-2000:]}"
-                if IN_CI:
-                    pytest.fail(msg)
-                pytest.skip(msg)
-            marker.write_text(stamp)
-    return target
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 def run_node(js_env: Path, script: str, *args: str, timeout: float = 40) -> subprocess.CompletedProcess[str]:
@@ -336,22 +311,8 @@ def run_node(js_env: Path, script: str, *args: str, timeout: float = 40) -> subp
 @pytest.fixture(scope="session")
 def node_raw_client(js_env: Path) -> Path:
     """examples/node-raw-client with its npm dependency installed (in .cache)."""
+    from conformance.drivers import install_npm_project
+
     src = ROOT / "examples" / "node-raw-client"
-    target = ROOT / ".cache" / "node-raw-client"
-    target.mkdir(parents=True, exist_ok=True)
-    with open(ROOT / ".cache" / "node-raw-client.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for f in src.iterdir():
-            if f.is_file():
-                (target / f.name).write_bytes(f.read_bytes())
-        if not (target / "node_modules" / "protobufjs").exists():
-            done = subprocess.run(
-                ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=target,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            if done.returncode != 0:
-                pytest.fail(f"npm install failed: {done.stderr[-2000:]}")
+    target = install_npm_project(ROOT / ".cache" / "node-raw-client", list(src.iterdir()))
     return target / "client.mjs"

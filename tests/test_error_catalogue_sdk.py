@@ -86,6 +86,7 @@ OTHER_TRANSPORTS = {
     "DECRYPT_FAILED": "test_encryption.py",
     "WS_KEY_MISMATCH": "test_js_sdk.py",
     "WS_BAD_FRAME": "test_websocket.py",
+    "TOO_MANY_CONNECTIONS": "test_limits.py",
 }
 
 

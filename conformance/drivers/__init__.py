@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import sys
@@ -21,30 +22,36 @@ def _python(module: str, *args: str) -> Callable[[], list[str]]:
     return lambda: [sys.executable, "-m", module, *args]
 
 
-def _npm_dir(name: str, src: Path) -> Path:
-    """Copy a small npm project to the cache and install it once."""
+def install_npm_project(target: Path, files: list[Path]) -> Path:
+    """Copy a small npm project's files (package.json among them) to ``target``
+    and ``npm install`` it, once per package.json; safe for parallel callers."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        raise DriverUnavailable("this driver needs Node.js and npm (e.g. apt-get install nodejs npm)")
-    target = CACHE / name
+        raise DriverUnavailable("Node.js and npm are needed (e.g. apt-get install nodejs npm)")
     target.mkdir(parents=True, exist_ok=True)
-    for f in src.iterdir():
-        if f.is_file():
-            (target / f.name).write_bytes(f.read_bytes())
-    marker = target / ".installed"
-    spec = (src / "package.json").read_text()
-    if not marker.exists() or marker.read_text() != spec:
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=target,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            raise DriverUnavailable(f"npm install failed in {target}: {done.stderr[-1000:]}")
-        marker.write_text(spec)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for f in files:
+            if f.is_file():
+                (target / f.name).write_bytes(f.read_bytes())
+        spec = (target / "package.json").read_text()
+        marker = target / ".installed"
+        if not marker.exists() or marker.read_text() != spec:
+            done = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=target,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                raise DriverUnavailable(f"npm install failed in {target}: {done.stderr[-1000:]}")
+            marker.write_text(spec)
     return target
+
+
+def _npm_dir(name: str, src: Path) -> Path:
+    return install_npm_project(CACHE / name, list(src.iterdir()))
 
 
 def _js_sdk() -> list[str]:
