@@ -117,19 +117,7 @@ class Processor:
         gw = self.gateway
         spec = self.protocols.get(proto_id)
         reply_body: bytes | None = None
-        entry = JournalEntry(
-            seq=gw.journal.new_seq(),
-            time=gw.clock.now(),
-            wall_time=time.time(),
-            conn_id=self.session.conn_id,
-            transport=self.session.transport,
-            proto_id=proto_id,
-            serial=serial,
-            fmt=FMT_NAMES.get(fmt, f"unknown({fmt})"),
-            body_len=body_len,
-            sha1_ok=sha1_ok,
-            request=None,
-        )
+        entry = self._entry(proto_id, serial, FMT_NAMES.get(fmt, f"unknown({fmt})"), body_len, sha1_ok)
         try:
             if early_error is not None:
                 raise early_error
@@ -166,29 +154,29 @@ class Processor:
         reply_fmt = fmt if fmt in FMT_NAMES else FMT_PROTOBUF
         return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body)
 
+    def _entry(self, proto_id: int, serial: int, fmt: str, body_len: int, sha1_ok: bool) -> JournalEntry:
+        gw = self.gateway
+        return JournalEntry(
+            seq=gw.journal.new_seq(),
+            time=gw.clock.now(),
+            wall_time=time.time(),
+            conn_id=self.session.conn_id,
+            transport=self.session.transport,
+            proto_id=proto_id,
+            serial=serial,
+            fmt=fmt,
+            body_len=body_len,
+            sha1_ok=sha1_ok,
+            request=None,
+        )
+
     def record_unparsed(
         self, proto_id: int, serial: int, fmt: str, body_len: int, err: ErrorSpec, text: str, *, sha1_ok: bool
     ) -> None:
         """Journal and log bytes that never became a request (broken framing)."""
-        gw = self.gateway
-        gw.journal.add(
-            JournalEntry(
-                seq=gw.journal.new_seq(),
-                time=gw.clock.now(),
-                wall_time=time.time(),
-                conn_id=self.session.conn_id,
-                transport=self.session.transport,
-                proto_id=proto_id,
-                serial=serial,
-                fmt=fmt,
-                body_len=body_len,
-                sha1_ok=sha1_ok,
-                request=None,
-                ret_type=err.ret_type,
-                ret_msg=text,
-                error=err.name,
-            )
-        )
+        entry = self._entry(proto_id, serial, fmt, body_len, sha1_ok)
+        entry.ret_type, entry.ret_msg, entry.error = err.ret_type, text, err.name
+        self.gateway.journal.add(entry)
         log.warning(
             "unparsable input",
             extra={"conn": self.session.conn_id, "proto": proto_id, "serial": serial, "outcome": err.name},
