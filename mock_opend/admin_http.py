@@ -27,6 +27,11 @@ async def start_admin_site(server: MockOpenD, host: str, port: int) -> tuple[web
 
     app = web.Application(client_max_size=1 << 20)
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    return await serve_app(app, host, port)
+
+
+async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Listen with an aiohttp app on the server's loop; (runner to clean up, bound port)."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from .admin_http import serve_app
 from .connection import Close, Send
 from .ws_protocol import WsConnection
 
@@ -60,8 +61,4 @@ async def start_ws_site(server: MockOpenD, host: str, port: int) -> tuple[web.Ap
 
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
-    return runner, runner.addresses[0][1]
+    return await serve_app(app, host, port)
