@@ -187,7 +187,7 @@ def span_over_a_year(ctx: CaseContext) -> None:
     """2024-01-02..2025-01-03 is one day over the limit; the server refuses it and
     the client must say so (an error, not empty data)."""
     ctx.example = ("US_SECURITY", "VOLUME", "2024-01-02", "2025-01-03")
-    ctx.expect_error(ctx.get(*ctx.example), "span of one year and one day")
+    ctx.in_each_language(lambda: ctx.expect_error(ctx.get(*ctx.example), "span of one year and one day"))
 
 
 @case("5.2", "span", "exactly one year is served", order=31)
@@ -202,7 +202,7 @@ def span_exactly_a_year(ctx: CaseContext) -> None:
 def begin_after_end(ctx: CaseContext) -> None:
     """The server refuses begin > end; the client must report an error."""
     ctx.example = ("US_SECURITY", "VOLUME", "2026-06-12", "2026-06-01")
-    ctx.expect_error(ctx.get(*ctx.example), "begin after end")
+    ctx.in_each_language(lambda: ctx.expect_error(ctx.get(*ctx.example), "begin after end"))
 
 
 # 7 errors ---------------------------------------------------------------------------------
@@ -210,9 +210,13 @@ def begin_after_end(ctx: CaseContext) -> None:
 def bad_market_or_type(ctx: CaseContext) -> None:
     """'N/A' (wire value 0 / -1) is refused by the server (or by the client
     itself); either way the caller sees an error."""
-    for q in (("N/A", "VOLUME", "2026-06-01", "2026-06-12"), ("US_SECURITY", "N/A", "2026-06-01", "2026-06-12")):
-        ctx.example = q
-        ctx.expect_error(ctx.get(*q), f"{q[0]}/{q[1]}")
+
+    def run() -> None:
+        for q in (("N/A", "VOLUME", "2026-06-01", "2026-06-12"), ("US_SECURITY", "N/A", "2026-06-01", "2026-06-12")):
+            ctx.example = q
+            ctx.expect_error(ctx.get(*q), f"{q[0]}/{q[1]}")
+
+    ctx.in_each_language(run)
 
 
 @case("7.2", "errors", "a foreign page key is surfaced as an error", order=41)
@@ -220,18 +224,23 @@ def bad_key(ctx: CaseContext) -> None:
     """A key the server did not issue is refused; the client must not turn that
     into an empty page or a silent end of data."""
     ctx.example = (*GOOD, base64.b64encode(b"not-a-key").decode())
-    ctx.expect_error(ctx.get(*GOOD, key=ctx.example[-1]), "garbage page key")
+    ctx.in_each_language(lambda: ctx.expect_error(ctx.get(*GOOD, key=ctx.example[-1]), "garbage page key"))
 
 
 @case("7.3", "errors", "the server's error message reaches the caller", level=OPTIONAL, order=42)
 def error_text(ctx: CaseContext) -> None:
     """The retMsg of an error reply ('…must not exceed one year…') should be in
-    the error the caller sees; an error without it is NON-STRICT."""
-    since = ctx.mark()
-    text = ctx.expect_error(ctx.get("US_SECURITY", "VOLUME", "2024-01-02", "2025-01-03"), "span error")
-    entry = _last_3301(ctx, since)
-    if entry is not None and entry.ret_msg not in text:
-        raise NonStrict(f"error reported without the server's message ({entry.ret_msg!r}): {text!r}")
+    the error the caller sees, in Chinese (OpenD's default) and in English; an
+    error without it is NON-STRICT."""
+
+    def run() -> None:
+        since = ctx.mark()
+        text = ctx.expect_error(ctx.get("US_SECURITY", "VOLUME", "2024-01-02", "2025-01-03"), "span error")
+        entry = _last_3301(ctx, since)
+        if entry is not None and entry.ret_msg not in text:
+            raise NonStrict(f"error reported without the server's message ({entry.ret_msg!r}): {text!r}")
+
+    ctx.in_each_language(run)
 
 
 # 6 rate limit -----------------------------------------------------------------------------
@@ -273,13 +282,15 @@ def rate_limited(ctx: CaseContext) -> None:
                 actual=f"{len(rows)} rows" if rows else "empty data",
             )
 
-    _with_rate_limit(ctx, RateSpec(5, 30.0), run)
+    ctx.in_each_language(lambda: _with_rate_limit(ctx, RateSpec(5, 30.0), run))
 
 
 @case("6.2", "rate limit", "no burst of retries after a rejection", order=51)
 def no_hammering(ctx: CaseContext) -> None:
     """After the server rejects a request for the rate limit, the client sends at
-    most one more first-page request for that call (the journal counts them)."""
+    most one more first-page request for that call (the journal counts them) —
+    with the rejection's text in Chinese (OpenD's default) and in English, so a
+    client that retries when it recognises the text is caught."""
 
     def run() -> None:
         for m in range(1, 3):
@@ -297,7 +308,7 @@ def no_hammering(ctx: CaseContext) -> None:
                 actual=f"{len(sent)} requests",
             )
 
-    _with_rate_limit(ctx, RateSpec(2, 30.0), run)
+    ctx.in_each_language(lambda: _with_rate_limit(ctx, RateSpec(2, 30.0), run))
 
 
 # 2 session -----------------------------------------------------------------------------
@@ -305,6 +316,7 @@ def no_hammering(ctx: CaseContext) -> None:
 def reconnect(ctx: CaseContext) -> None:
     """After 'reconnect' the client uses a new connection (new connID, a new
     InitConnect/Init) and its next query is answered."""
+    ctx.get(*GOOD)  # a session to replace, also when the case runs alone (replay)
     since = ctx.mark()
     ctx.call("reconnect", timeout=25)
     inits = [e for e in ctx.entries(since) if e.proto_id in (1001, 1)]
@@ -332,7 +344,7 @@ def _fault_case(ctx: CaseContext, kind: str, must_succeed: bool = False, **spec:
     ctx.server.faults.add(kind=kind, proto_id=3301, **spec)
     ctx.example = {"fault": kind, **spec, "query": GOOD}
     truth = ctx.truth(*GOOD)
-    reply = ctx.get(*GOOD, timeout=40)
+    reply = ctx.get(*GOOD, timeout=ctx.profile.fault_timeout)
     ctx.server.faults.remove()
     if reply.get("ret") == 0:
         ctx.expect_rows(reply.get("rows") or [], truth, f"after a {kind} fault the client returned a success")

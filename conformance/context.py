@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ from mock_opend.export import gateway_rows
 from mock_opend.markets import parse_data_type, parse_market
 
 from .client import ClientDied, ClientHung, ClientProcess
-from .results import CaseFailure, UnsupportedOp
+from .results import CaseFailure, NonStrict, UnsupportedOp
 
 if TYPE_CHECKING:
     from mock_opend.journal import JournalEntry
@@ -29,14 +31,17 @@ class Profile:
     examples: int  # Hypothesis examples per property
     stateful_runs: int
     stateful_steps: int
-    call_timeout: float = 30.0
+    call_timeout: float = 30.0  # one reply (DRIVER.md)
+    fault_timeout: float = 40.0  # one reply while a fault is injected
+    case_budget: float = 180.0  # one whole case, every call included
 
 
 PROFILES = {
     "ci": Profile("ci", examples=8, stateful_runs=4, stateful_steps=10),
-    "dev": Profile("dev", examples=40, stateful_runs=3, stateful_steps=25),
-    "thorough": Profile("thorough", examples=200, stateful_runs=10, stateful_steps=50),
+    "dev": Profile("dev", examples=40, stateful_runs=3, stateful_steps=25, case_budget=600.0),
+    "thorough": Profile("thorough", examples=200, stateful_runs=10, stateful_steps=50, case_budget=1800.0),
 }
+LANGS = ("zh", "en")  # the gateway's default first
 
 
 class ClientGone(BaseException):
@@ -98,12 +103,23 @@ class CaseContext:
         self._restart = restart_client
         self.example: Any = None
         self.start_seq = server.journal.new_seq()
+        self.deadline = time.monotonic() + profile.case_budget
+        self.lang = server.gateway.lang
 
     # -- the client ----------------------------------------------------------------
     def call(self, op: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+        """One driver call: at most ``timeout`` (the profile's call timeout by
+        default), and never past the case's budget."""
+        left = self.deadline - time.monotonic()
+        budget = f"the case used up its budget of {self.profile.case_budget:g} s"
+        if left <= 0:
+            raise ClientGone(ClientHung(budget))
+        wanted = timeout or self.profile.call_timeout
         try:
-            reply = self.client.call(op, timeout or self.profile.call_timeout, **fields)
-        except (ClientHung, ClientDied) as exc:
+            reply = self.client.call(op, min(wanted, left), **fields)
+        except ClientHung as exc:
+            raise ClientGone(ClientHung(f"{budget} ({exc})") if left < wanted else exc) from None
+        except ClientDied as exc:
             raise ClientGone(exc) from None
         if reply.get("unsupported"):
             raise UnsupportedOp(f"the client does not support {op}")
@@ -124,6 +140,37 @@ class CaseContext:
 
     def fetch_all(self, market: str, dtype: str, begin: str | None, end: str | None, **kw: Any) -> dict[str, Any]:
         return self.call("fetch_all", option_market=market, data_type=dtype, begin_time=begin, end_time=end, **kw)
+
+    @contextmanager
+    def language(self, lang: str) -> Iterator[None]:
+        """The server answers in ``lang`` inside the block."""
+        gw = self.server.gateway
+        old = gw.lang
+        gw.set_lang(lang)
+        self.lang = lang
+        try:
+            yield
+        finally:
+            gw.set_lang(old)
+            self.lang = old
+
+    def in_each_language(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` with the server speaking zh (OpenD's default), then en: a
+        client that recognises an error by its text must cope with both.  A
+        failure in either fails the case; NON-STRICT in either is reported after both."""
+        lenient: list[str] = []
+        for lang in LANGS:
+            with self.language(lang):
+                try:
+                    fn()
+                except CaseFailure as exc:
+                    exc.message = f"[lang={lang}] {exc.message}"
+                    exc.args = (exc.message,)
+                    raise
+                except NonStrict as exc:
+                    lenient.append(f"[lang={lang}] {exc}")
+        if lenient:
+            raise NonStrict("; ".join(lenient))
 
     def restart_client(self) -> None:
         self.client = self._restart()

@@ -4,20 +4,26 @@
     pytest --opend-client "node my_driver.mjs"  # any driver command
            [--opend-profile ci|dev|thorough] [--opend-seed N] [--opend-cases 3,4.2]
 
-A FAILED required case fails its test; an optional one is reported as xfail;
-an unsupported operation skips.
+Outcomes follow the kit's one rule (``conformance.results.outcome``): a
+required case that FAILED or is UNSUPPORTED fails its test; an optional case
+that FAILED is xfail, an optional UNSUPPORTED one is skipped.
+
+Installed as a ``pytest11`` entry point, this module is imported by every
+pytest session of the environment, used or not: at import time it needs
+nothing but pytest, and the kit itself (Hypothesis, the server) is imported
+only when ``--opend-client`` is given.
 """
 
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .drivers import BUILTIN, command_for
-from .results import REQUIRED, Case, Result, Verdict
-from .suite import Suite, select
+if TYPE_CHECKING:
+    from .results import Case, Result
+    from .suite import Suite
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,21 +46,25 @@ class ConformanceItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
+        from .results import FAILED, SKIPPED, Verdict
+
         suite: Suite = self.config.stash[_SUITE]
         result = suite.run_case(self.case)
         self.user_properties.append(("verdict", result.verdict.value))
-        if result.verdict is Verdict.UNSUPPORTED:
-            pytest.skip(result.message)
-        if result.verdict is Verdict.FAILED:
-            if self.case.level != REQUIRED:
+        self.user_properties.append(("level", self.case.level))
+        if result.outcome == SKIPPED:
+            if result.verdict is Verdict.FAILED:
                 pytest.xfail(f"optional case FAILED: {result.message}")
+            pytest.skip(f"optional case {result.verdict.value}: {result.message}")
+        if result.outcome == FAILED:
             raise ConformanceFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailed):
             r = excinfo.value.result
             return (
-                f"{r.case.id} {r.case.title}: FAILED\n  requirement: {r.case.requirement}\n  {r.message}\n"
+                f"{r.case.id} {r.case.title}: {r.verdict.value} ({r.case.level})\n"
+                f"  requirement: {r.case.requirement}\n  {r.message}\n"
                 f"  expected: {r.expected!r}\n  actual:   {r.actual!r}\n  example:  {r.example!r}\n"
                 f"  replay:   {r.replay}"
             )
@@ -64,13 +74,16 @@ class ConformanceItem(pytest.Item):
         return "opend-conformance", None, f"{self.case.id} {self.case.title}"
 
 
-_SUITE = pytest.StashKey[Suite]()
+_SUITE = pytest.StashKey["Suite"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     spec = config.getoption("--opend-client", default=None)
     if not spec:
         return
+    from .drivers import BUILTIN, command_for
+    from .suite import Suite
+
     argv: list[str] | str
     if spec in BUILTIN:
         argv, replay = command_for(spec), f"--client {spec}"
@@ -88,9 +101,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if _SUITE not in config.stash:
         return
-    chosen = select(config.getoption("--opend-cases"))
-    from .suite import SERVERS
+    from .suite import SERVERS, select
 
+    chosen = select(config.getoption("--opend-cases"))
     plan = [c for name in SERVERS for c in sorted(chosen, key=lambda c: (c.order, c.id)) if c.server == name]
     for case in plan:
         items.append(ConformanceItem.from_parent(session, name=f"opend[{case.id}]", case=case))

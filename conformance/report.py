@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from .results import REQUIRED, Result, Verdict
+from .results import FAILED, PASSED, REQUIRED, SKIPPED, Result, Verdict
 
 _COLOURS = {
     Verdict.OK: "32",
@@ -59,20 +59,38 @@ class Terminal:
         self.stream.flush()
 
     def summary(self, results: list[Result], seconds: float) -> None:
-        counts = Counter(r.verdict.value for r in results)
-        failed_required = [r.case.id for r in results if r.case.level == REQUIRED and not r.verdict.passed]
-        parts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-        self.stream.write(f"\n{len(results)} cases in {seconds:.1f} s: {parts}\n")
-        if failed_required:
-            self.stream.write(f"required cases not passed: {', '.join(failed_required)}\n")
-        else:
-            self.stream.write("every required case passed\n")
+        self.stream.write(f"\n{len(results)} cases in {seconds:.1f} s: {tally(results)}\n")
+        self.stream.write(verdict_line(results) + "\n")
         self.stream.flush()
+
+
+def tally(results: list[Result]) -> str:
+    """'26 passed, 0 failed, 2 skipped (2 OK, …)': outcomes first, then verdicts."""
+    out = Counter(r.outcome for r in results)
+    verdicts = Counter(r.verdict.value for r in results)
+    detail = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
+    return f"{out[PASSED]} passed, {out[FAILED]} failed, {out[SKIPPED]} skipped ({detail})"
+
+
+def verdict_line(results: list[Result]) -> str:
+    failed = [r.case.id for r in results if r.outcome == FAILED]
+    skipped = [f"{r.case.id} {r.verdict.value}" for r in results if r.outcome == SKIPPED]
+    line = f"required cases not passed: {', '.join(failed)}" if failed else "every required case passed"
+    if skipped:
+        line += f" (optional, not passed: {', '.join(skipped)})"
+    return line
 
 
 def to_json(meta: dict[str, Any], results: list[Result]) -> dict[str, Any]:
     counts = Counter(r.verdict.value for r in results)
-    return {**meta, "summary": dict(counts), "cases": [r.to_dict() for r in results]}
+    outcomes = Counter(r.outcome for r in results)
+    return {
+        **meta,
+        "summary": dict(counts),
+        "outcomes": {k: outcomes[k] for k in (PASSED, FAILED, SKIPPED)},
+        "passed": not outcomes[FAILED],
+        "cases": [r.to_dict() for r in results],
+    }
 
 
 def write_json(path: str | Path, meta: dict[str, Any], results: list[Result]) -> None:
@@ -80,12 +98,17 @@ def write_json(path: str | Path, meta: dict[str, Any], results: list[Result]) ->
 
 
 def write_junit(path: str | Path, meta: dict[str, Any], results: list[Result]) -> None:
+    """JUnit XML: a required case that failed is a <failure>; an optional case
+    that failed, and any unsupported optional case, is <skipped> with its
+    verdict in the message; the root's counts are counts of those elements."""
+    out = Counter(r.outcome for r in results)
     suite = ET.Element(
         "testsuite",
         name=f"opend-conformance: {meta.get('client', '')}",
         tests=str(len(results)),
-        failures=str(sum(r.verdict is Verdict.FAILED and r.case.level == REQUIRED for r in results)),
-        skipped=str(sum(r.verdict is Verdict.UNSUPPORTED for r in results)),
+        failures=str(out[FAILED]),
+        errors="0",
+        skipped=str(out[SKIPPED]),
         time=f"{sum(r.seconds for r in results):.3f}",
     )
     props = ET.SubElement(suite, "properties")
@@ -103,13 +126,11 @@ def write_junit(path: str | Path, meta: dict[str, Any], results: list[Result]) -
             f"{r.message}\nexpected: {_short(r.expected, 2000)}\nactual: {_short(r.actual, 2000)}\n"
             f"example: {_short(r.example, 2000)}\nreplay: {r.replay}"
         )
-        if r.verdict is Verdict.FAILED:
-            tag = "failure" if r.case.level == REQUIRED else "skipped"
-            el = ET.SubElement(tc, tag, message=r.message if tag == "failure" else f"optional case FAILED: {r.message}")
+        if r.outcome != PASSED:
+            tag = "failure" if r.outcome == FAILED else "skipped"
+            el = ET.SubElement(tc, tag, message=f"{r.case.level} case {r.verdict.value}: {r.message}")
             el.text = detail
-        elif r.verdict is Verdict.UNSUPPORTED:
-            ET.SubElement(tc, "skipped", message=r.message)
-        ET.SubElement(tc, "system-out").text = f"verdict: {r.verdict.value}\n{r.message}"
+        ET.SubElement(tc, "system-out").text = f"verdict: {r.verdict.value} ({r.case.level})\n{r.message}"
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -126,6 +147,8 @@ _CSS = " ".join(
         "section{border:1px solid #e3e3e3;border-radius:6px;padding:.6em 1em;margin:1em 0}",
         "section h3{margin:.2em 0 .4em;font-size:1.05em}",
         "pre{background:#f6f7f7;padding:.6em;overflow-x:auto;font-size:12px;border-radius:4px}",
+        ".lvl{font-size:12px;border:1px solid #999;border-radius:3px;padding:0 .35em;color:#444}",
+        ".lvl.required{border-color:#8a1111;color:#8a1111}",
         ".req{color:#444}.small{font-size:12px;color:#666}details{margin:.4em 0}",
     ]
 )
@@ -133,8 +156,6 @@ _CSS = " ".join(
 
 def write_html(path: str | Path, meta: dict[str, Any], results: list[Result]) -> None:
     e = html.escape
-    counts = Counter(r.verdict.value for r in results)
-    required_ok = all(r.verdict.passed for r in results if r.case.level == REQUIRED)
     rows = "".join(
         f"<tr><td><a href='#c{e(r.case.id)}'>{e(r.case.id)}</a></td><td>{e(r.case.group)}</td>"
         f"<td>{e(r.case.title)}</td><td>{e(r.case.level)}</td>"
@@ -145,7 +166,9 @@ def write_html(path: str | Path, meta: dict[str, Any], results: list[Result]) ->
     for r in results:
         parts = [
             f"<section id='c{e(r.case.id)}'><h3>{e(r.case.id)} {e(r.case.title)} "
-            f"<span class='v {e(r.verdict.value)}'>{e(r.verdict.value)}</span></h3>",
+            f"<span class='v {e(r.verdict.value)}'>{e(r.verdict.value)}</span> "
+            f"<span class='lvl {e(r.case.level)}'>{e(r.case.level)}</span> "
+            f"<span class='small'>outcome: {e(r.outcome)}</span></h3>",
             f"<div class='req'>{e(r.case.requirement)}</div>",
             f"<p>{e(r.message)}</p>",
         ]
@@ -179,8 +202,8 @@ def write_html(path: str | Path, meta: dict[str, Any], results: list[Result]) ->
             )
         parts.append("</section>")
         sections.append("".join(parts))
-    summary = ", ".join(f"{n} {e(v)}" for v, n in sorted(counts.items()))
-    verdict = "every required case passed" if required_ok else "required cases FAILED"
+    summary = e(tally(results))
+    verdict = verdict_line(results)
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>opend-conformance: {e(str(meta.get("client", "")))}</title><style>{_CSS}</style></head><body>
 <h1>opend-conformance report</h1>
@@ -188,6 +211,8 @@ def write_html(path: str | Path, meta: dict[str, Any], results: list[Result]) ->
 seed {e(str(meta.get("seed", "")))} · {e(str(meta.get("started", "")))} · {meta.get("seconds", 0):.1f} s ·
 mock-opend {e(str(meta.get("server_version", "")))}<br><b>{e(verdict)}</b> — {summary}</div>
 <table><tr><th>case</th><th>group</th><th>requirement</th><th>level</th><th>verdict</th><th>time</th></tr>{rows}</table>
+<p class="small">A required case that is not passed fails the run; an optional one is reported with its verdict
+(in JUnit as &lt;skipped&gt;) and does not.</p>
 {"".join(sections)}
 </body></html>"""
     Path(path).write_text(page, encoding="utf-8")

@@ -26,6 +26,19 @@ class Verdict(enum.Enum):
 REQUIRED = "required"
 OPTIONAL = "optional"
 
+# The one rule every output follows (terminal, JSON, JUnit, HTML, pytest, exit code):
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+def outcome(verdict: Verdict, level: str) -> str:
+    """passed: OK, NON-STRICT, INFORMATIONAL.  failed: a *required* case that
+    FAILED or is UNSUPPORTED (a required case the client cannot run is not a
+    pass).  skipped: an *optional* case that FAILED or is UNSUPPORTED — reported
+    with its verdict, never failing the run."""
+    if verdict.passed:
+        return PASSED
+    return FAILED if level == REQUIRED else SKIPPED
+
 
 class CaseFailure(Exception):
     """A case's requirement is not met: what was expected, what happened."""
@@ -76,6 +89,10 @@ class Result:
     calls: list[dict[str, Any]] = field(default_factory=list)  # driver requests and replies
     seconds: float = 0.0
 
+    @property
+    def outcome(self) -> str:
+        return outcome(self.verdict, self.case.level)
+
     def to_dict(self) -> dict[str, Any]:
         c = self.case
         return {
@@ -85,6 +102,7 @@ class Result:
             "level": c.level,
             "requirement": c.requirement,
             "verdict": self.verdict.value,
+            "outcome": self.outcome,
             "message": self.message,
             "expected": self.expected,
             "actual": self.actual,

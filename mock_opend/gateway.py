@@ -106,6 +106,14 @@ class Gateway:
     def lang(self) -> str:
         return self.config.lang
 
+    def set_lang(self, lang: str) -> None:
+        """Switch the language of error messages at run time (zh or en)."""
+        from .config import LANGS
+
+        if lang not in LANGS:
+            raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+        self.config.lang = lang
+
     def new_session(self, transport: str = "tcp") -> Session:
         return Session(next(_CONN_IDS), transport)
 

@@ -4,16 +4,21 @@
 ``@pytest.mark.opend(page_size=10, now="2026-06-15")``) and stops it after the
 test; ``opend_server_factory`` starts as many as a test asks for.  Each server
 binds 127.0.0.1:0, so parallel workers (pytest-xdist) never collide.
+
+Installed as a ``pytest11`` entry point, this module is imported by *every*
+pytest session of the environment, so it imports nothing but pytest at import
+time: the server is imported when a test first asks for a fixture.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .server import MockOpenD
+if TYPE_CHECKING:
+    from .server import MockOpenD
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,6 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def opend_server_factory() -> Iterator[Callable[..., MockOpenD]]:
+    from .server import MockOpenD
+
     started: list[MockOpenD] = []
 
     def make(**settings: Any) -> MockOpenD:

@@ -161,16 +161,26 @@ def test_sigterm_answers_in_flight_requests_refuses_new_ones_and_exits_fast(serv
     c = RawClient(sp.host, sp.port, timeout=5)
     c.init_connect()
     c.send(3301, stat_body("2026-06-01", "2026-06-12"))
-    time.sleep(0.05)
+    journal = f"http://127.0.0.1:{sp.ready['admin_port']}/__admin/journal?proto_id=3301"
+    deadline = time.monotonic() + 10
+    while json.loads(urllib.request.urlopen(journal, timeout=5).read())["count"] < 1:  # the request is in flight
+        assert time.monotonic() < deadline, "the request never reached the server"
+        time.sleep(0.01)
     t0 = time.monotonic()
     sp.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.05)
-    with pytest.raises(OSError):
-        socket.create_connection((sp.host, sp.port), timeout=1).close()
+    refused = False
+    while not refused and time.monotonic() - t0 < 5:  # wait for the listener to close, however loaded the machine
+        try:
+            socket.create_connection((sp.host, sp.port), timeout=1).close()
+            time.sleep(0.01)
+        except OSError:
+            refused = True
+    assert refused, "new connections still accepted 5 s after SIGTERM"
     rsp = OptionMarketStatisticResponse.FromString(c.recv_frame()[1])  # the delayed reply still arrives
     assert rsp.retType == 0 and len(rsp.s2c.statisticList) == 10
-    sp.proc.wait(3)
-    assert time.monotonic() - t0 < 1.0 and sp.proc.returncode == 0
+    sp.proc.wait(10)
+    assert sp.proc.returncode == 0
+    assert time.monotonic() - t0 < 3.0  # about 0.5 s on a quiet machine; the bound leaves room for a loaded one
     c.close()
 
 

@@ -43,8 +43,9 @@ export class OpenDClient {
     this.sock = sock;
     this.buf = Buffer.alloc(0);
     sock.on("data", (chunk) => this.#onData(chunk));
-    sock.on("close", () => this.#failAll(new Error("connection closed")));
-    sock.on("error", (e) => this.#failAll(e));
+    // only the current socket's end fails what is pending (an old one closes after a reconnect)
+    sock.on("close", () => { if (this.sock === sock || this.sock === null) this.#failAll(new Error("connection closed")); });
+    sock.on("error", (e) => { if (this.sock === sock) this.#failAll(e); });
     await new Promise((resolve, reject) => { sock.once("connect", resolve); sock.once("error", reject); });
     const { InitReq, InitRsp, KaReq, KaRsp } = this.types;
     const init = await this.request(1001, InitReq, InitRsp, {

@@ -1,0 +1,102 @@
+"""Installed as a user installs it: the built wheel in a fresh virtual
+environment, then every console script, and an unrelated project's pytest
+session (the pytest11 entry points load in every session of the environment).
+
+Needs the package index (as ``pip install`` does); pip's cache makes it quick
+after the first run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+UNRELATED = """
+def test_unrelated():
+    assert 1 + 1 == 2
+"""
+
+
+def _run(argv: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV"))}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    src = out / "src"  # a copy: parallel workers never build in the same build/ folder
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "node_modules"))
+    done = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
+        cwd=out,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (whl,) = out.glob("mock_opend-*.whl")
+    return whl
+
+
+def _fresh_venv(path: Path) -> Path:
+    venv.EnvBuilder(with_pip=True, clear=True).create(path)
+    return path / "bin"
+
+
+def test_plain_install_gives_working_console_scripts_and_leaves_other_projects_alone(
+    wheel: Path, tmp_path: Path
+) -> None:
+    bin_ = _fresh_venv(tmp_path / "venv")
+    done = _run([str(bin_ / "pip"), "install", "-q", str(wheel)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # every console script answers
+    listed = _run([str(bin_ / "opend-conformance"), "list"], cwd=tmp_path, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 28
+    for argv in (["mock-opend", "--help"], ["mock-opend", "errors"], ["opend-conformance", "run", "--help"]):
+        r = _run([str(bin_ / argv[0]), *argv[1:]], cwd=tmp_path, timeout=60)
+        assert r.returncode == 0, (argv, r.stderr[-2000:])
+    # the kit runs a shell-command driver (a from-scratch Python client shipped with the package)
+    driver = f"{bin_ / 'python'} -m conformance.drivers.raw_python"
+    kit = [str(bin_ / "opend-conformance"), "run", "--client-cmd", driver]
+    ran = _run(
+        [*kit, "--cases", "3.3,5.1", "--seed", "3", "--junit", str(tmp_path / "j.xml")],
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
+    assert "2 passed, 0 failed, 0 skipped" in ran.stdout
+    # an unrelated project's pytest session, with mock-opend merely installed
+    project = tmp_path / "other"
+    project.mkdir()
+    (project / "test_other.py").write_text(UNRELATED)
+    other = _run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=120)
+    assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-2000:]
+    assert "1 passed" in other.stdout
+
+
+def test_plugins_do_not_break_pytest_even_when_the_kit_cannot_import(wheel: Path, tmp_path: Path) -> None:
+    """``pip install --no-deps`` beside a bare pytest: no Hypothesis, numpy or
+    protobuf.  The entry points still load, and an unrelated session passes."""
+    bin_ = _fresh_venv(tmp_path / "venv")
+    done = _run([str(bin_ / "pip"), "install", "-q", "pytest"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    done = _run([str(bin_ / "pip"), "install", "-q", "--no-deps", str(wheel)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _run([str(bin_ / "python"), "-c", "import hypothesis"], cwd=tmp_path).returncode != 0
+    project = tmp_path / "other"
+    project.mkdir()
+    (project / "test_other.py").write_text(UNRELATED)
+    other = _run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=120)
+    assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-2000:]
+    assert "1 passed" in other.stdout
+    # both plugins are registered (their options show), they simply import nothing heavy
+    helped = _run([str(bin_ / "python"), "-m", "pytest", "--help"], cwd=project, timeout=120)
+    assert "--opend-client" in helped.stdout
