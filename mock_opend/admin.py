@@ -2,26 +2,41 @@
 
 ``Admin.handle(method, path, query, body, headers)`` returns ``(status, json)``;
 ``admin_http`` is only the aiohttp shell around it, and the pytest fixture can
-call the same operations directly on the server object.
+call the same operations directly on the server object.  It is given what it
+works on (the gateway, the configuration, a function that describes the
+server), never the server itself.
+
+Every input is checked before anything changes (4xx, nothing half-applied),
+and requests a web page could make are refused: a browser's ``Origin`` or a
+``Host`` that is not a loopback name or the configured admin host (DNS
+rebinding), whatever the content type.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .clock import parse_instant
+from .config import Config
 from .faults import FaultError
+from .gateway import Gateway
 from .journal import JournalEntry
 
-if TYPE_CHECKING:
-    from .server import MockOpenD
-
 PREFIX = "/__admin"
+# The clock stays where the calendars, the data and the replies are defined.
+CLOCK_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+JOURNAL_PAGE_MAX = 1000
+MAX_JSON_DEPTH = 32
 
 
 class AdminError(Exception):
@@ -31,20 +46,67 @@ class AdminError(Exception):
         self.message = message
 
 
-def _int_param(query: Mapping[str, str], name: str) -> int | None:
+def _int_param(query: Mapping[str, str], name: str, lo: int = 0, hi: int = (1 << 63) - 1) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 20) or not lo <= int(raw) <= hi:
+        raise AdminError(400, f"query parameter {name!r} must be an integer in {lo}..{hi}, got {raw[:40]!r}")
+    return int(raw)
+
+
+def _depth(value: Any, limit: int) -> bool:
+    """True when ``value`` nests deeper than ``limit``."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if d > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return False
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _host_name(value: str) -> str:
+    """'127.0.0.1:8080' → '127.0.0.1'; '[::1]:80' → '::1'; lower case."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _local_name(name: str, configured: str) -> bool:
+    if name in ("localhost", configured.lower()) or name.endswith(".localhost"):
+        return True
     try:
-        return int(raw)
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        raise AdminError(400, f"query parameter {name!r} must be an integer, got {raw!r}") from None
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPage:
+    """A journal answer to stream: the head fields, then the entries one by one."""
+
+    head: dict[str, Any]
+    entries: list[JournalEntry]
+
+    def document(self) -> dict[str, Any]:
+        return {**self.head, "entries": [e.to_dict() for e in self.entries]}
 
 
 class Admin:
-    def __init__(self, server: MockOpenD) -> None:
-        self.server = server
-        self.gw = server.gateway
+    def __init__(self, gateway: Gateway, config: Config, describe: Callable[[], dict[str, Any]]) -> None:
+        self.gw = gateway
+        self.cfg = config
+        self.describe = describe  # host, port, admin_port, connections: the server's own view
         self._routes: dict[tuple[str, str], Callable[[Mapping[str, str], Any], tuple[int, Any]]] = {
             ("GET", "/health"): self.health,
             ("GET", "/clock"): self.get_clock,
@@ -64,6 +126,7 @@ class Admin:
         self, method: str, path: str, query: Mapping[str, str], body: bytes, headers: Mapping[str, str]
     ) -> tuple[int, Any]:
         try:
+            self._same_origin(headers)
             self._authorize(headers)
             if not path.startswith(PREFIX):
                 raise AdminError(404, f"no such endpoint: {path} (the admin API lives under {PREFIX}/)")
@@ -81,15 +144,32 @@ class Admin:
         except AdminError as exc:
             return exc.status, {"error": exc.message}
 
+    def _same_origin(self, headers: Mapping[str, str]) -> None:
+        """Refuse what a web page could send: a foreign Origin (CSRF, whatever
+        the content type) or a foreign Host (DNS rebinding)."""
+        configured = self.cfg.admin_host
+        host = headers.get("Host")
+        # with a token, the token is the defence (and remote users reach the API by any name)
+        if host is not None and self.cfg.admin_token is None and not _local_name(_host_name(host), configured):
+            raise AdminError(403, f"Host {host[:80]!r} is not a loopback name or the admin host {configured!r}")
+        origin = headers.get("Origin")
+        if origin is not None:
+            name = (urlsplit(origin).hostname or "") if origin != "null" else ""
+            if not _local_name(name, configured):
+                raise AdminError(403, f"cross-origin request from {origin[:80]!r} refused")
+        if (headers.get("Sec-Fetch-Site") or "").lower() == "cross-site":
+            raise AdminError(403, "cross-site request refused")
+
     def _authorize(self, headers: Mapping[str, str]) -> None:
-        token = self.server.config.admin_token
+        token = self.cfg.admin_token
         if token is None:
             return
-        given = headers.get("X-Admin-Token") or headers.get("x-admin-token") or ""
-        auth = headers.get("Authorization") or headers.get("authorization") or ""
+        given = headers.get("X-Admin-Token") or ""
+        auth = headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
             given = given or auth[7:].strip()
-        if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        raw = given.encode("utf-8", "surrogateescape")  # headers that are not UTF-8 arrive with surrogates
+        if not raw or not hmac.compare_digest(raw, token.encode()):
             raise AdminError(401, "missing or wrong admin token (send 'Authorization: Bearer <token>')")
 
     @staticmethod
@@ -97,11 +177,13 @@ class Admin:
         if not body.strip():
             return {}
         try:
-            doc = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise AdminError(400, f"invalid JSON body: {exc}") from None
+            doc = json.loads(body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise AdminError(400, f"invalid JSON body: {str(exc)[:200]}") from None
         if not isinstance(doc, dict):
             raise AdminError(400, "the JSON body must be an object")
+        if _depth(doc, MAX_JSON_DEPTH):
+            raise AdminError(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
         return doc
 
     # -- endpoints --------------------------------------------------------------
@@ -109,10 +191,7 @@ class Admin:
         return 200, {
             "status": "ok",
             "version": __version__,
-            "host": self.server.host,
-            "port": self.server.port,
-            "admin_port": self.server.admin_port,
-            "connections": self.server.connection_count(),
+            **self.describe(),
             "endpoints": [f"{m} {PREFIX}{p}" for m, p in self._routes] + [f"DELETE {PREFIX}/faults/<id>"],
         }
 
@@ -134,30 +213,49 @@ class Admin:
         if tick is not None and not isinstance(tick, bool):
             raise AdminError(400, "tick must be true or false")
         clock = self.gw.clock
+        # check everything first: the clock moves only when the whole request is good
         if "advance_seconds" in body:
             n = body["advance_seconds"]
-            if isinstance(n, bool) or not isinstance(n, int | float):
-                raise AdminError(400, f"advance_seconds must be a number, got {n!r}")
-            clock.advance(float(n))
+            if isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n):
+                raise AdminError(400, f"advance_seconds must be a finite number, got {str(n)[:40]}")
+            target = clock.now() + float(n)
+            if not CLOCK_MIN.timestamp() <= target < CLOCK_MAX.timestamp():
+                raise AdminError(400, f"advance_seconds {n:g} would leave the clock's range {self._range()}")
+            instant = datetime.fromtimestamp(target, UTC)
+        else:
+            if not isinstance(body["now"], str):
+                raise AdminError(400, "now must be a string: YYYY-MM-DD or an ISO datetime")
+            try:
+                instant = parse_instant(body["now"][:64])
+            except ValueError as exc:
+                raise AdminError(400, f"now: {exc}") from None
+            if not CLOCK_MIN <= instant < CLOCK_MAX:
+                raise AdminError(400, f"now {instant.isoformat()} is outside the clock's range {self._range()}")
+        if "advance_seconds" in body:
+            clock.advance(instant.timestamp() - clock.now())
             if tick is not None:
                 clock.set(clock.now_datetime(), tick=tick)
         else:
-            try:
-                instant = parse_instant(str(body["now"]))
-            except ValueError as exc:
-                raise AdminError(400, f"now: {exc}") from None
             clock.set(instant, tick=tick)
         return 200, self._clock_state()
+
+    @staticmethod
+    def _range() -> str:
+        return f"[{CLOCK_MIN.date()}, {CLOCK_MAX.date()})"
 
     def reset(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
         self.gw.reset()
         return 200, {"reset": ["rate_limit", "journal", "faults"]}
 
     def get_journal(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
+        """Matching entries, at most ``limit`` (default and maximum 1000): the
+        newest ones, or with ``since_seq`` the oldest after it; ``more`` and
+        ``next_since_seq`` say how to fetch the rest.  Streamed by the HTTP shell."""
         conn_id = _int_param(query, "conn_id")
-        proto_id = _int_param(query, "proto_id")
+        proto_id = _int_param(query, "proto_id", 0, (1 << 32) - 1)
         since = _int_param(query, "since_seq")
-        limit = _int_param(query, "limit")
+        limit = _int_param(query, "limit", 0, JOURNAL_PAGE_MAX)
+        limit = JOURNAL_PAGE_MAX if limit is None else limit
         error = query.get("error")
         fault = query.get("fault")
 
@@ -170,10 +268,20 @@ class Admin:
                 and (fault is None or e.extra.get("fault") == fault or (fault == "any" and "fault" in e.extra))
             )
 
-        entries = self.gw.journal.entries(where)
-        if limit is not None:
-            entries = entries[-limit:] if limit > 0 else []
-        return 200, {"count": len(entries), "entries": [e.to_dict() for e in entries]}
+        matching = self.gw.journal.entries(where)
+        if since is not None:
+            page = matching[:limit]
+            more = len(matching) > len(page)
+        else:
+            page = matching[-limit:] if limit > 0 else []
+            more = False
+        head = {
+            "count": len(page),
+            "total": len(matching),
+            "more": more,
+            "next_since_seq": page[-1].seq if page else since,
+        }
+        return 200, JournalPage(head, page)
 
     def clear_journal(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
         n = len(self.gw.journal.entries())
@@ -184,7 +292,7 @@ class Admin:
         return 200, {"faults": [f.to_dict() for f in self.gw.faults.list()]}
 
     def add_fault(self, query: Mapping[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-        try:
+        try:  # FaultPlan checks every field (types, ranges, finiteness) before it adds anything
             fault = self.gw.faults.add(**body)
         except FaultError as exc:
             raise AdminError(400, str(exc)) from None
@@ -215,7 +323,8 @@ class Admin:
         }
 
     def config(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
-        cfg = asdict(self.server.config)
-        if cfg.get("admin_token"):
-            cfg["admin_token"] = "***"
+        cfg = asdict(self.cfg)
+        for secret in ("admin_token", "page_key_secret", "ws_key"):
+            if cfg.get(secret):
+                cfg[secret] = "***"
         return 200, cfg

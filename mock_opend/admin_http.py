@@ -1,39 +1,63 @@
-"""The admin API over HTTP (aiohttp): a thin shell around ``admin.Admin``."""
+"""The admin API over HTTP (aiohttp): a thin shell around ``admin.Admin``.
+
+Bounded like every port: a request must arrive whole within ``http_timeout``
+(headers by the guard, the body here), bodies are at most 1 MiB, the port
+holds at most ``admin_max_connections`` connections, and the journal is
+streamed entry by entry so a large answer neither blocks other clients nor
+sits in memory whole.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import TYPE_CHECKING
+from typing import Any
 
 from aiohttp import web
 
-from .admin import Admin
+from .admin import Admin, JournalPage
+from .http_guard import GuardedServer, SlotPool, serve
 
-if TYPE_CHECKING:
-    from .server import MockOpenD
+MAX_BODY = 1 << 20
+_YIELD_EVERY = 50  # journal entries between two turns of the event loop
 
 
-async def start_admin_site(server: MockOpenD, host: str, port: int) -> tuple[web.AppRunner, int]:
-    admin = Admin(server)
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, default=str)
 
-    async def dispatch(request: web.Request) -> web.Response:
-        body = await request.read()
+
+async def start_admin_site(admin: Admin, host: str, port: int, pool: SlotPool, timeout: float) -> tuple[Any, int]:
+    async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                return _json_response(413, {"error": f"request body over {MAX_BODY} bytes"})
+            body = await asyncio.wait_for(request.content.read(MAX_BODY + 1), timeout)
+        except TimeoutError:
+            return _json_response(408, {"error": f"the request body did not arrive within {timeout:g} s"})
+        if len(body) > MAX_BODY:
+            return _json_response(413, {"error": f"request body over {MAX_BODY} bytes"})
         status, doc = admin.handle(request.method, request.path, request.query, body, request.headers)
-        return web.Response(
-            status=status,
-            text=json.dumps(doc, ensure_ascii=False, default=str),
-            content_type="application/json",
-        )
+        if isinstance(doc, JournalPage):
+            return await _stream_journal(request, status, doc)
+        return _json_response(status, doc)
 
-    app = web.Application(client_max_size=1 << 20)
-    app.router.add_route("*", "/{tail:.*}", dispatch)
-    return await serve_app(app, host, port)
+    server = GuardedServer(dispatch, pool=pool, timeout=timeout, name="admin")
+    return await serve(server, host, port)
 
 
-async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Listen with an aiohttp app on the server's loop; (runner to clean up, bound port)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
-    return runner, runner.addresses[0][1]
+def _json_response(status: int, doc: Any) -> web.Response:
+    return web.Response(status=status, text=_dumps(doc), content_type="application/json")
+
+
+async def _stream_journal(request: web.BaseRequest, status: int, page: JournalPage) -> web.StreamResponse:
+    rsp = web.StreamResponse(status=status, headers={"Content-Type": "application/json; charset=utf-8"})
+    await rsp.prepare(request)
+    head = _dumps(page.head)
+    await rsp.write((head[:-1] + ', "entries": [').encode())
+    for i, entry in enumerate(page.entries):
+        await rsp.write(((", " if i else "") + _dumps(entry.to_dict())).encode())
+        if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # let every other client in
+    await rsp.write(b"]}")
+    await rsp.write_eof()
+    return rsp

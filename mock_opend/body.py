@@ -11,6 +11,7 @@ OpenD; see README, "Known client limitations".
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
@@ -25,9 +26,13 @@ class BodyError(ValueError):
 def decode_body(fmt: int, body: bytes, cls: type[Message]) -> Message:
     if fmt == FMT_PROTOBUF:
         try:
-            return cls.FromString(body)
-        except (DecodeError, RuntimeError, ValueError) as exc:
+            msg = cls.FromString(body)
+        except (DecodeError, RuntimeError, ValueError, RecursionError) as exc:
             raise BodyError(f"protobuf: {exc}") from None
+        bad = _non_utf8_field(msg, "")
+        if bad is not None:
+            raise BodyError(f"protobuf: string field {bad} is not valid UTF-8")
+        return msg
     if fmt == FMT_JSON:
         try:
             text = body.decode("utf-8")
@@ -38,6 +43,27 @@ def decode_body(fmt: int, body: bytes, cls: type[Message]) -> Message:
         except (json_format.ParseError, RecursionError, ValueError, TypeError) as exc:
             raise BodyError(f"json: {exc}") from None
     raise BodyError(f"unknown body format {fmt}")
+
+
+def _non_utf8_field(msg: Message, prefix: str) -> str | None:
+    """The path of the first string field whose bytes are not UTF-8 (the runtime
+    hands those over as ``bytes`` for proto2 files instead of failing), or None."""
+    for fd, value in msg.ListFields():
+        if fd.type == fd.TYPE_MESSAGE:
+            items = value if _repeated(fd) else [value]
+            for item in items:
+                bad = _non_utf8_field(item, f"{prefix}{fd.name}.")
+                if bad is not None:
+                    return bad
+        elif fd.type == fd.TYPE_STRING:
+            items = value if _repeated(fd) else [value]
+            if any(isinstance(v, bytes) for v in items):
+                return prefix + fd.name
+    return None
+
+
+def _repeated(fd: Any) -> bool:
+    return bool(getattr(fd, "is_repeated", False)) or getattr(fd, "label", 0) == 3
 
 
 def encode_body(fmt: int, msg: Message) -> bytes:

@@ -70,12 +70,18 @@ class Config:
     admin_host: str = "127.0.0.1"
     admin_token: str | None = None
     max_body_len: int = 1 << 20
-    max_connections: int = 4096
+    max_connections: int = 4096  # TCP + WebSocket-port connections; lowered to fit the fd limit
+    admin_max_connections: int = 32
     init_timeout: float = 15.0  # seconds from connect to a successful InitConnect (0 = off)
     idle_timeout: float = 120.0  # seconds without any byte from a TCP client (0 = off)
     frame_timeout: float = 10.0  # seconds for a started frame to complete (0 = off)
+    send_timeout: float = 30.0  # seconds a client may leave replies unread (writes stalled) (0 = off)
+    http_timeout: float = 10.0  # seconds for an HTTP request (or upgrade) to arrive whole, on both HTTP ports
+    ws_heartbeat: float = 30.0  # seconds between WebSocket pings; no pong within as long closes (0 = off)
     write_buffer_limit: int = 4 << 20  # bytes queued for a client that does not read
     journal_size: int = 10000
+    journal_max_bytes: int = 64 << 20  # an estimate of what the journal holds; the oldest entries go first
+    page_key_secret: str | None = None  # None: random per process; set it for keys that survive a restart
     event_loop: str = "asyncio"  # or "uvloop" (the `fast` extra)
 
     def validate(self) -> Config:
@@ -148,13 +154,31 @@ class Config:
         need(_is_int(self.max_body_len) and 64 <= self.max_body_len <= 1 << 30, "max_body_len must be 64..2^30")
         need(_is_int(self.journal_size) and self.journal_size >= 0, "journal_size must be >= 0")
         need(_is_int(self.max_connections) and self.max_connections >= 1, "max_connections must be >= 1")
+        need(
+            _is_int(self.admin_max_connections) and self.admin_max_connections >= 1,
+            "admin_max_connections must be >= 1",
+        )
+        need(
+            _is_int(self.journal_max_bytes) and self.journal_max_bytes >= 1 << 16,
+            "journal_max_bytes must be >= 65536",
+        )
+        need(
+            self.page_key_secret is None or (isinstance(self.page_key_secret, str) and len(self.page_key_secret) >= 8),
+            "page_key_secret must be a string of at least 8 characters",
+        )
         need(self.event_loop in EVENT_LOOPS, f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
-        for name in ("init_timeout", "idle_timeout", "frame_timeout"):
+        for name in ("init_timeout", "idle_timeout", "frame_timeout", "send_timeout", "ws_heartbeat"):
             value = getattr(self, name)
             need(
-                isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
-                f"{name} must be a number of seconds >= 0 (0 = off)",
+                isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 86400,
+                f"{name} must be a number of seconds, 0..86400 (0 = off), got {value!r}",
             )
+        need(
+            isinstance(self.http_timeout, int | float)
+            and not isinstance(self.http_timeout, bool)
+            and 0 < self.http_timeout <= 3600,
+            f"http_timeout must be a number of seconds, 0 < s <= 3600, got {self.http_timeout!r}",
+        )
         need(
             not self.idle_timeout or self.idle_timeout > self.keep_alive_interval,
             f"idle_timeout ({self.idle_timeout}) must exceed keep_alive_interval ({self.keep_alive_interval})",
@@ -226,6 +250,10 @@ def build_config(file: str | Path | None = None, **overrides: Any) -> Config:
     """Defaults, then ``file``, then ``overrides`` (None values are ignored)."""
     cfg = Config()
     if file is not None:
-        cfg = cfg.replace(**load_toml(file))
+        try:
+            cfg = cfg.replace(**load_toml(file)).validate()
+        except ConfigError as exc:
+            text = str(exc)
+            raise ConfigError(text if text.startswith(f"{file}:") else f"{file}: {text}") from None
     cfg = cfg.replace(**{k: v for k, v in overrides.items() if v is not None})
     return cfg.validate()

@@ -266,9 +266,12 @@ class Connection:
         if self.closed:
             return
         self.last_activity = now
-        self.pending.extend(self.decoder.feed(data))
+        events = self.decoder.feed(data)
+        self.pending.extend(events)
         if self.decoder.buffered and not self.decoder.broken:
-            if self.partial_since is None:
+            # frame_timeout times one frame: a frame completed in this chunk means
+            # the buffered bytes belong to a new one, started now
+            if self.partial_since is None or events:
                 self.partial_since = now
         else:
             self.partial_since = None

@@ -25,7 +25,20 @@ class ErrorSpec:
 
     def render(self, lang: str, **params: Any) -> str:
         template = self.zh if lang == "zh" else self.en
-        return template.format(**params)
+        return template.format(**{k: clip(v) for k, v in params.items()})
+
+
+MAX_ECHO = 80  # characters of a client's value repeated in an error message
+
+
+def clip(value: Any) -> Any:
+    """A client's value as an error message may repeat it: at most MAX_ECHO
+    characters (a 1 MB beginTime is not sent back, nor journaled, in full)."""
+    if isinstance(value, str) and len(value) > MAX_ECHO:
+        return f"{value[:MAX_ECHO]!r}…({len(value)} chars)"
+    if isinstance(value, bytes | bytearray) and len(value) > MAX_ECHO:
+        return f"{bytes(value[:MAX_ECHO])!r}…({len(value)} bytes)"
+    return value
 
 
 CATALOGUE: Final[dict[str, ErrorSpec]] = {}
@@ -191,7 +204,8 @@ BAD_PAGE_KEY = _spec(
     3301006,
     "nextPageKey 无效：{detail}",
     "invalid nextPageKey: {detail}",
-    "a garbage, truncated or tampered key, or one signed by a server with another seed",
+    "a garbage, truncated or tampered key, or one signed by another server process "
+    "(keys are signed with a random secret per process unless page_key_secret is set)",
 )
 PAGE_KEY_QUERY_MISMATCH = _spec(
     "PAGE_KEY_QUERY_MISMATCH",

@@ -17,6 +17,7 @@ Durations use wall-clock time, not the mock clock: faults model the network.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -76,6 +77,22 @@ _FIELDS: Final = {
 }
 
 
+_INT32 = (-(1 << 31), (1 << 31) - 1)
+# Every number a fault carries ends up in a reply field or a timer: keep it in range.
+_RANGES: Final = (
+    ("proto_id", 0, (1 << 32) - 1),
+    ("conn_id", 0, (1 << 64) - 1),
+    ("count", 1, 1_000_000_000),
+    ("duration", 0, 30 * 86400),
+    ("duration_seconds", 0, 30 * 86400),
+    ("latency_ms", 0, 600_000),
+    ("truncate_bytes", 0, 1 << 31),
+    ("ret_type", *_INT32),
+    ("err_code", *_INT32),
+)
+MAX_RET_MSG = 4096
+
+
 class FaultPlan:
     """The active faults of one server; thread-safe."""
 
@@ -92,6 +109,22 @@ class FaultPlan:
             want = _FIELDS[name]
             if isinstance(value, bool) or not isinstance(value, want):
                 raise FaultError(f"fault field {name!r} has the wrong type: {value!r}")
+        for name, lo, hi in _RANGES:
+            value = spec.get(name)
+            if value is None:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                raise FaultError(f"fault field {name!r} must be a finite number, got {value!r}")
+            if not lo <= value <= hi:
+                raise FaultError(f"fault field {name!r} must be in {lo:g}..{hi:g}, got {value!r}")
+        msg = spec.get("ret_msg")
+        if msg is not None:
+            if len(msg) > MAX_RET_MSG:
+                raise FaultError(f"ret_msg is longer than {MAX_RET_MSG} characters")
+            try:
+                msg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise FaultError("ret_msg must be valid Unicode text (no lone surrogates)") from None
         kind = spec.get("kind")
         if kind not in KINDS:
             raise FaultError(f"fault kind must be one of {', '.join(KINDS)}, got {kind!r}")

@@ -95,9 +95,9 @@ class Gateway:
         self.dataset = Dataset(
             config.seed, load_fixtures(config.fixtures), config.history_start_date, config.data_profile
         )
-        self.page_keys = PageKeys(config.seed)
+        self.page_keys = PageKeys(config.page_key_secret or secrets.token_bytes(32))
         self.statistics = StatisticService(self.dataset, self.page_keys, config.effective_page_size, config.span_policy)
-        self.journal = Journal(config.journal_size)
+        self.journal = Journal(config.journal_size, config.journal_max_bytes)
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()
         self.rsa: RsaKey | None = RsaKey.load(config.rsa_key) if config.rsa_key else None
@@ -204,11 +204,14 @@ def handle_global_state(gw: Gateway, session: Session, req: Any) -> Reply:
 def handle_option_market_statistic(gw: Gateway, session: Session, req: Any) -> Reply:
     if not req.HasField("c2s"):
         raise ServerError(E.MISSING_FIELD, proto_id=PROTO_OPTION_MARKET_STATISTIC, field="c2s")
-    if not req.c2s.HasField("nextPageKey") and not gw.rate_limiter.acquire(session.conn_id, gw.clock.now()):
+    # Only a valid first page counts against the limit: a request refused for its
+    # input never reaches the data (README, "Rate limit").
+    plan = gw.statistics.plan(req.c2s, gw.now(), gw.lang)
+    if plan.first_page and not gw.rate_limiter.acquire(session.conn_id, gw.clock.now()):
         spec = gw.rate_limiter.spec
         assert spec is not None
         raise ServerError(E.RATE_LIMITED, limit=spec.limit, window=spec.window_text)
-    page = gw.statistics.query(req.c2s, gw.now(), gw.lang)
+    page = gw.statistics.page(plan)
     return Reply(None, rows=page.rows, next_key=page.next_key, body=encode_page(page))
 
 

@@ -1,8 +1,12 @@
 """The request journal: every request the server received and what it answered.
 
 Entries keep the decoded request message and convert it to a dict only when
-read, so journaling costs little on the hot path.  The journal is bounded
-(``journal_size``); the oldest entries fall off first.
+read, so journaling costs little on the hot path.  The journal is bounded in
+entries (``journal_size``) and in bytes (``journal_max_bytes``, an estimate of
+what each entry holds); the oldest entries fall off first.  A large request is
+kept clipped: string and bytes fields over ``FIELD_CAP`` are cut, and the entry
+says so (``truncated``), so a client sending 1 MB strings cannot make the
+journal hold them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class JournalEntry:
     next_key: bytes | None = None
     duration_us: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    cost: int = 0  # estimated bytes held, set when added
 
     def to_dict(self) -> dict[str, Any]:
         request = None
@@ -65,26 +70,83 @@ class JournalEntry:
         }
 
 
+FIELD_CAP = 256  # characters (or bytes) of a request field kept in the journal
+BIG_REQUEST = 2048  # bodies above this are checked for fields to clip
+_ENTRY_OVERHEAD = 600
+_ROW_COST = 48  # rows are shared with the dataset's cache: the entry holds references
+
+
+def clip_message(msg: Message) -> bool:
+    """Cut string and bytes fields over FIELD_CAP in place (recursively); True if any was."""
+    clipped = False
+    for fd, value in msg.ListFields():
+        repeated = bool(getattr(fd, "is_repeated", False)) or getattr(fd, "label", 0) == 3
+        if fd.type == fd.TYPE_MESSAGE:
+            for item in value if repeated else [value]:
+                clipped = clip_message(item) or clipped
+        elif fd.type in (fd.TYPE_STRING, fd.TYPE_BYTES):
+            items = list(value) if repeated else [value]
+            if any(len(v) > FIELD_CAP for v in items):
+                cut = [v if len(v) <= FIELD_CAP else v[:FIELD_CAP] for v in items]
+                if repeated:
+                    del value[:]
+                    value.extend(cut)
+                else:
+                    setattr(msg, fd.name, cut[0])
+                clipped = True
+        if repeated and fd.type != fd.TYPE_MESSAGE and len(value) > FIELD_CAP:
+            del value[FIELD_CAP:]
+            clipped = True
+    return clipped
+
+
+def estimate(entry: JournalEntry) -> int:
+    body = entry.body_len if entry.request is not None else 0
+    return _ENTRY_OVERHEAD + min(body, 4 * FIELD_CAP * 8) + len(entry.ret_msg) * 3 + _ROW_COST * len(entry.rows or ())
+
+
 class Journal:
-    def __init__(self, size: int = 10000) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
+    def __init__(self, size: int = 10000, max_bytes: int = 64 << 20) -> None:
+        self._entries: deque[JournalEntry] = deque()
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.enabled = size > 0
 
     def new_seq(self) -> int:
         return next(self._seq)
 
     def add(self, entry: JournalEntry) -> None:
-        if self.enabled:
-            with self._lock:
-                self._entries.append(entry)
+        if not self.enabled:
+            return
+        if entry.request is not None and entry.body_len > BIG_REQUEST:
+            try:
+                copy = type(entry.request)()
+                copy.CopyFrom(entry.request)
+                if clip_message(copy):
+                    entry.request = copy
+                    entry.extra["truncated"] = f"request fields cut to {FIELD_CAP} characters"
+            except Exception:  # never let journaling fail a request
+                entry.request = None
+                entry.extra["truncated"] = "request not kept"
+        entry.cost = estimate(entry)
+        with self._lock:
+            self._entries.append(entry)
+            self.bytes += entry.cost
+            while self._entries and (len(self._entries) > self.size or self.bytes > self.max_bytes):
+                self.bytes -= self._entries.popleft().cost
 
     def entries(self, where: Callable[[JournalEntry], bool] | None = None) -> list[JournalEntry]:
         with self._lock:
             items: Iterable[JournalEntry] = list(self._entries)
         return [e for e in items if where is None or where(e)]
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.bytes = 0

@@ -1,10 +1,11 @@
 """Opaque, stateless, tamper-proof page keys for proto 3301.
 
 A key carries the query it belongs to, the range resolved on its first page and
-a cursor (the newest day not yet served), signed with an HMAC whose secret is
-derived from the server's seed: a restart with the same seed accepts old keys,
-another server (another seed) or any edit does not.  Keys are ASCII, so they
-also survive the Python SDK's JSON mode.
+a cursor (the newest day not yet served), signed with an HMAC.  The secret is
+random per server process unless ``page_key_secret`` pins it (the seed is
+public, so keys signed with it could be forged): with a pinned secret a restart
+accepts old keys; another process or any edit does not.  Keys are ASCII, so
+they also survive the Python SDK's JSON mode.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ _REASONS: Final[dict[str, tuple[str, str]]] = {
         "truncated or padded key ({got} bytes, expected {want})",
     ),
     "signature": (
-        "签名不符：key 被修改过，或由另一个 seed 的服务器签发",
-        "signature mismatch: the key was altered or issued by a server with another seed",
+        "签名不符：key 被修改过，或由另一个服务器进程签发",
+        "signature mismatch: the key was altered or issued by another server process",
     ),
     "contents": ("key 内容损坏", "corrupt key contents"),
 }
@@ -87,8 +88,11 @@ def _from_ordinal(n: int) -> date | None:
 
 
 class PageKeys:
-    def __init__(self, seed: int | str) -> None:
-        self._secret = hashlib.sha256(f"mock-opend page key v1|{seed}".encode()).digest()
+    def __init__(self, secret: int | str | bytes) -> None:
+        """Keys are signed with a key derived from ``secret``: random per process
+        by default (Gateway), a user's fixed string when keys must survive a restart."""
+        raw = secret if isinstance(secret, bytes) else str(secret).encode()
+        self._secret = hashlib.sha256(b"mock-opend page key v1|" + raw).digest()
 
     def _tag(self, payload: bytes) -> bytes:
         return hmac.new(self._secret, payload, hashlib.sha256).digest()[:_TAG_LEN]
@@ -129,5 +133,5 @@ class PageKeys:
                 date.fromordinal(last),
                 date.fromordinal(cursor),
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             raise PageKeyError("contents") from None

@@ -6,8 +6,12 @@ what synchronous SDK code and the pytest fixture use.  Besides the TCP API port
 it opens the WebSocket endpoint (``ws_port``) and, when asked, the admin API.
 
 Everything here is I/O policy: back-pressure (stop reading a client whose
-replies are not being read), deadlines (a sweeper asks each connection whether
-one has passed), the connection limit, and a graceful stop.
+replies are not being read, or whose delayed replies already fill the write
+budget), deadlines (a sweeper asks each connection whether one has passed, and
+aborts it: a polite close would wait for a buffer that a stuck reader never
+drains), the connection limit (shared with the WebSocket port, and fitted to
+the process's file-descriptor limit), and a graceful stop.  The HTTP shells get
+what they need passed in; none of them imports this module.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import resource
 import socket
 import struct
 import threading
@@ -26,9 +31,11 @@ from .clock import Clock
 from .config import Config, build_config, is_loopback
 from .connection import Action, Connection, Send
 from .gateway import Gateway
+from .http_guard import SlotPool
 
 log = logging.getLogger("mock_opend")
 SWEEP_INTERVAL = 0.25  # seconds between deadline checks
+CLOSE_GRACE = 5.0  # seconds a politely closed connection has to take its last bytes, then it is aborted
 
 
 class _TcpProtocol(asyncio.Protocol):
@@ -41,13 +48,23 @@ class _TcpProtocol(asyncio.Protocol):
         self._queue: collections.deque[tuple[float, Action]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._paused = False  # the client is not reading our replies
+        self._paused_since = 0.0
+        self._queued = 0  # bytes of delayed replies waiting in _queue
+        self._held = False  # reading paused because _queued is over the write budget
+        self._slot = False  # holds one of the server's connection slots
+        self._closing_since: float | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio classes
         srv = self.server
+        if not srv.pool.take():  # past the hard cap: not even a refusal, the fd is needed
+            transport.abort()
+            self.transport = None
+            return
+        self._slot = True
         transport.set_write_buffer_limits(high=srv.config.write_buffer_limit)
         peer = transport.get_extra_info("peername")
-        refusing = srv.connection_count() >= srv.config.max_connections
+        refusing = srv.pool.over
         self.conn = Connection(srv.gateway, "tcp", str(peer), now=time.monotonic(), refusing=refusing)
         srv._protocols.add(self)
         if refusing:
@@ -64,7 +81,7 @@ class _TcpProtocol(asyncio.Protocol):
         """Handle buffered frames until none is left or the client stops reading."""
         conn = self.conn
         assert conn is not None
-        while conn.pending and not self._paused and not conn.closed:
+        while conn.pending and not self._paused and not self._held and not conn.closed:
             actions = conn.next_actions()
             if self._queue or any(isinstance(a, Send) and a.delay > 0 for a in actions):
                 self._enqueue(actions)
@@ -80,20 +97,34 @@ class _TcpProtocol(asyncio.Protocol):
         for action in actions:
             if isinstance(action, Send):
                 due = max(due, loop.time() + action.delay)
+                self._queued += len(action.data)
             self._queue.append((due, action))
         if self._timer is None and self._queue:
             self._timer = loop.call_at(self._queue[0][0], self._flush)
+        if self._queued >= self.server.config.write_buffer_limit and not self._held:
+            # delayed replies count against the write budget: stop reading until they go out
+            self._held = True
+            if self.transport is not None and not self._paused:
+                self.transport.pause_reading()
 
     def _flush(self, *, now: bool = False) -> None:
         self._timer = None
         loop = asyncio.get_running_loop()
         while self._queue and (now or self._queue[0][0] <= loop.time() + 0.0005):
             _, action = self._queue.popleft()
+            if isinstance(action, Send):
+                self._queued -= len(action.data)
             if not self._perform(action):
                 self._queue.clear()
+                self._queued = 0
                 return
         if self._queue:
             self._timer = loop.call_at(self._queue[0][0], self._flush)
+        if self._held and self._queued < self.server.config.write_buffer_limit // 2:
+            self._held = False
+            if self.transport is not None and not self._paused and not self.transport.is_closing():
+                self.transport.resume_reading()
+                self._drain()
 
     def _perform(self, action: Action) -> bool:
         """Do one action; False once the transport is closed."""
@@ -110,29 +141,41 @@ class _TcpProtocol(asyncio.Protocol):
             transport.abort()
         else:
             transport.close()
+            self._closing_since = time.monotonic()
         return False
 
     # -- back-pressure: a client that does not read stops being read ---------------------------
     def pause_writing(self) -> None:
         self._paused = True
-        if self.transport is not None:
+        self._paused_since = time.monotonic()
+        if self.transport is not None and not self._held:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self._paused = False
-        if self.transport is not None and not self.transport.is_closing():
+        if self.transport is not None and not self.transport.is_closing() and not self._held:
             self.transport.resume_reading()
             self._drain()
 
     # -- deadlines and shutdown ------------------------------------------------------
     def sweep(self, now: float) -> None:
-        if self.conn is None or self.transport is None or self.transport.is_closing():
+        """Abort a connection past a deadline (a polite close would wait for a
+        write buffer a stuck reader never drains); its slot is freed at once."""
+        if self.conn is None or self.transport is None:
             return
+        limit = self.server.config.send_timeout
         reason = self.conn.expired(now)
+        if self._closing_since is not None:  # closed politely: the last bytes get CLOSE_GRACE to leave
+            if now - self._closing_since <= CLOSE_GRACE:
+                return
+            reason = f"closed, but its last reply was not taken within {CLOSE_GRACE:g} s"
+        if reason is None and self._paused and limit and now - self._paused_since > limit:
+            reason = f"replies left unread for {limit:g} s"
         if reason is not None:
             log.warning("closing connection", extra={"conn": self.conn.conn_id, "reason": reason})
             self.conn.closed = True
-            self.transport.close()
+            self.transport.abort()
+            self._forget()
 
     def shutdown(self) -> None:
         """Deliver what is owed (delayed replies included), then close."""
@@ -144,10 +187,20 @@ class _TcpProtocol(asyncio.Protocol):
         self._flush(now=True)
         self.transport.close()
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _forget(self) -> None:
+        """Give the connection's slot back (once), now rather than when the loop gets to it."""
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
+        self._queued = 0
         self.server._protocols.discard(self)
+        if self._slot:
+            self._slot = False
+            self.server.pool.give_back()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._forget()
         if self.conn is not None:
             self.conn.connection_lost()
             log.debug("disconnect", extra={"conn": self.conn.conn_id})
@@ -177,6 +230,8 @@ class MockOpenD:
         self.port: int = cfg.port
         self.admin_port: int | None = None
         self.ws_port: int | None = None
+        self.pool = SlotPool(cfg.max_connections)  # TCP + WebSocket port
+        self.admin_pool = SlotPool(cfg.admin_max_connections, slack=0)
         self._server: asyncio.base_events.Server | None = None
         self._admin: Any = None
         self._ws: Any = None
@@ -208,7 +263,18 @@ class MockOpenD:
         self.gateway.reset()
 
     def connection_count(self) -> int:
-        return len(self._protocols) + len(self._websockets)
+        """Connections holding a slot: TCP, and every connection to the WebSocket port."""
+        return self.pool.held
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "ws_port": self.ws_port,
+            "admin_port": self.admin_port,
+            "connections": self.connection_count(),
+            "max_connections": self.pool.limit,
+        }
 
     @property
     def address(self) -> tuple[str, int]:
@@ -230,6 +296,7 @@ class MockOpenD:
                 "listening on a non-loopback address: anyone who can reach it can use this mock",
                 extra={"host": cfg.host},
             )
+        self._fit_to_fd_limit()
         self._loop = asyncio.get_running_loop()
         self._server = await self._loop.create_server(
             lambda: _TcpProtocol(self), cfg.host, cfg.port, reuse_address=True, backlog=1024
@@ -241,15 +308,47 @@ class MockOpenD:
                 from .ws_server import start_ws_site
 
                 assert isinstance(cfg.ws_port, int)
-                self._ws, self.ws_port = await start_ws_site(self, cfg.host, cfg.ws_port)
+                self._ws, self.ws_port = await start_ws_site(
+                    self.gateway, cfg, cfg.host, cfg.ws_port, self.pool, self._websockets, self.port
+                )
             if cfg.admin_port is not None:
+                from .admin import Admin
                 from .admin_http import start_admin_site
 
-                self._admin, self.admin_port = await start_admin_site(self, cfg.admin_host, cfg.admin_port)
+                admin = Admin(self.gateway, cfg, self.describe)
+                self._admin, self.admin_port = await start_admin_site(
+                    admin, cfg.admin_host, cfg.admin_port, self.admin_pool, cfg.http_timeout
+                )
         except BaseException:
             await self.stop()
             raise
         self._sweeper = asyncio.create_task(self._sweep())
+
+    def _fit_to_fd_limit(self) -> None:
+        """Raise the soft fd limit to the hard one, and keep every connection the
+        server may hold (both pools with their slack, plus files and the
+        listeners) under it, so that running out of fds never happens: the
+        connection limit refuses first."""
+        try:
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if hard == resource.RLIM_INFINITY or hard > soft:
+                want = 1 << 16 if hard == resource.RLIM_INFINITY else min(hard, 1 << 16)
+                if want > soft:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+                    soft = want
+        except (OSError, ValueError):
+            return
+        reserve = 128  # files, listeners, the event loop's own descriptors
+        slack = self.pool.hard_cap - self.pool.limit
+        room = soft - reserve - self.admin_pool.hard_cap - slack
+        if room < self.pool.limit:
+            limit = max(1, room)
+            log.warning(
+                "max_connections lowered to fit the file-descriptor limit",
+                extra={"max_connections": limit, "asked": self.pool.limit, "fd_limit": soft},
+            )
+            self.pool.limit = limit
+            self.pool.hard_cap = limit + slack
 
     async def _sweep(self) -> None:
         while True:

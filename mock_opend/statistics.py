@@ -22,15 +22,15 @@ from .markets import DataType, OptionMarket
 from .messages import OptionMarketStatisticResponse
 from .paging import PageCursor, PageKeyError, PageKeys, QueryId
 
-_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$")
+_TIME_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?: ([0-9]{2}):([0-9]{2}):([0-9]{2}))?", re.ASCII)
 
 
 def parse_time(field: str, text: str) -> date | None:
-    """'' → None; otherwise the date of 'YYYY-MM-DD[ HH:MM:SS]'."""
-    s = text.strip()
-    if not s:
+    """'' → None; otherwise the date of 'YYYY-MM-DD[ HH:MM:SS]' exactly: ASCII
+    digits, no surrounding whitespace."""
+    if not text:
         return None
-    m = _TIME_RE.match(s)
+    m = _TIME_RE.fullmatch(text)
     try:
         if m is None:
             raise ValueError
@@ -66,6 +66,14 @@ class Page:
     first_page: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A checked request: the arguments of one page."""
+
+    args: tuple[OptionMarket, DataType, QueryId, date, date, date]
+    first_page: bool
+
+
 class StatisticService:
     def __init__(self, dataset: Dataset, keys: PageKeys, page_size: int, span_policy: str) -> None:
         self.dataset = dataset
@@ -75,6 +83,14 @@ class StatisticService:
 
     def query(self, c2s: Any, now: datetime, lang: str) -> Page:
         """One page for a C2S message (raises ServerError for bad input)."""
+        return self.page(self.plan(c2s, now, lang))
+
+    def page(self, plan: Plan) -> Page:
+        return self._page(*plan.args, first_page=plan.first_page)
+
+    def plan(self, c2s: Any, now: datetime, lang: str) -> Plan:
+        """Every check of a request, nothing served: raises ServerError for bad
+        input, else what ``page`` serves (so a caller can count only valid requests)."""
         if not c2s.HasField("optionMarket"):
             raise ServerError(E.MISSING_FIELD, proto_id=3301, field="c2s.optionMarket")
         if not c2s.HasField("dataType"):
@@ -100,7 +116,7 @@ class StatisticService:
                 raise ServerError(
                     E.PAGE_KEY_QUERY_MISMATCH, key_query=cur.query.describe(), request_query=query.describe()
                 )
-            return self._page(market, dtype, query, cur.first, cur.last, cur.cursor, first_page=False)
+            return Plan((market, dtype, query, cur.first, cur.last, cur.cursor), first_page=False)
 
         cal = self.dataset.calendar(market)
         if req_begin is None and req_end is None:
@@ -120,7 +136,7 @@ class StatisticService:
             raise ServerError(E.SPAN_TOO_LONG, begin=begin.isoformat(), end=end.isoformat(), limit=limit.isoformat())
         last = min(end, cal.last_completed_session(now))
         first = max(begin, self.dataset.history_start)
-        return self._page(market, dtype, query, first, last, last, first_page=True)
+        return Plan((market, dtype, query, first, last, last), first_page=True)
 
     def _page(
         self,

@@ -48,7 +48,10 @@ def unpack_reply(data: bytes) -> tuple[int, int, int, str, bytes]:
 
 
 def handle_init_websocket(gw: Gateway, session: Session, req: Any) -> Reply:
-    """Command 1: check the key's MD5 (when ws_key is set), open the session."""
+    """Command 1: check the key's MD5 (when ws_key is set), open the session —
+    once per connection, as InitConnect on TCP."""
+    if session.initialized:
+        raise ServerError(E.ALREADY_INITIALIZED, conn_id=session.conn_id)
     if gw.config.ws_key is not None:
         want = hashlib.md5(gw.config.ws_key.encode()).hexdigest()
         if req.c2s.websocketKey.lower() != want:
@@ -103,9 +106,11 @@ class WsConnection:
         early = (
             ServerError(E.TOO_MANY_CONNECTIONS, limit=self.gateway.config.max_connections) if self.refusing else None
         )
+        was_initialized = self.session.initialized
         outcome = self.processor.process(cmd, section, FMT_PROTOBUF, body, len(body), early_error=early)
         payload = outcome.encode(self.gateway.lang)
-        refused = (cmd == CMD_INIT and outcome.entry.error is not None) or self.refusing
+        # a failed first Init ends the connection; a second Init is refused, the session goes on
+        refused = (cmd == CMD_INIT and not was_initialized and outcome.entry.error is not None) or self.refusing
         error, errmsg = (-1, "init refused") if refused else (0, "")
         if outcome.entry.error == E.WS_KEY_MISMATCH.name:
             errmsg = "wrong websocket key"

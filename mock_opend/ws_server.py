@@ -1,5 +1,13 @@
 """The WebSocket endpoint's I/O shell (aiohttp): messages to ``WsConnection``
-and its actions back, in order, on the server's event loop."""
+and its actions back, in order, on the server's event loop.
+
+Bounded like the TCP port: the upgrade must arrive within ``http_timeout``
+(the guard), Init within ``init_timeout`` of connecting, a pong within
+``ws_heartbeat`` of each ping, and each reply must be taken by the client
+within ``send_timeout``; a connection past any of these is aborted and its
+slot freed at once.  Delayed replies are awaited before the next message is
+read, so a latency fault cannot pile replies up.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +15,102 @@ import asyncio
 import logging
 import socket
 import struct
-from typing import TYPE_CHECKING
+import time
+from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.web_protocol import RequestHandler
 
-from .admin_http import serve_app
+from .config import Config
 from .connection import Close, Send
+from .gateway import Gateway
+from .http_guard import GuardedServer, SlotPool, serve
 from .ws_protocol import WsConnection
-
-if TYPE_CHECKING:
-    from .server import MockOpenD
 
 log = logging.getLogger("mock_opend")
 
 
-async def start_ws_site(server: MockOpenD, host: str, port: int) -> tuple[web.AppRunner, int]:
-    max_msg = server.config.max_body_len + 64
+def _abort(request: web.BaseRequest, reset: bool = False) -> None:
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
-    async def handle(request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=max_msg, autoping=True)
+
+async def start_ws_site(
+    gateway: Gateway, config: Config, host: str, port: int, pool: SlotPool, live: set[Any], tcp_port: int
+) -> tuple[Any, int]:
+    """Serve the JS SDK's protocol; ``live`` holds the open WebSockets (for a
+    graceful stop), ``pool`` the connection slots shared with the TCP port."""
+    max_msg = config.max_body_len + 64
+    heartbeat = config.ws_heartbeat or None
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=max_msg, autoping=True, heartbeat=heartbeat)
         await ws.prepare(request)
-        refusing = server.connection_count() >= server.config.max_connections
-        conn = WsConnection(server.gateway, str(request.remote), refusing=refusing)
-        server._websockets.add(ws)
+        conn = WsConnection(gateway, str(request.remote), refusing=pool.over)
+        live.add(ws)
+        started = time.monotonic()
         log.debug("ws connect", extra={"conn": conn.conn_id, "peer": str(request.remote)})
         try:
-            async for msg in ws:
-                if msg.type == WSMsgType.BINARY or msg.type == WSMsgType.TEXT:
-                    actions = conn.receive_message(msg.data)
-                else:
+            while not conn.closed:
+                wait = None
+                if config.init_timeout and not conn.session.initialized:
+                    wait = config.init_timeout - (time.monotonic() - started)
+                    if wait <= 0:
+                        log.warning("closing connection", extra={"conn": conn.conn_id, "reason": "no Init in time"})
+                        _abort(request)
+                        break
+                try:
+                    msg = await ws.receive(timeout=wait)
+                except TimeoutError:
+                    continue  # the loop checks the Init deadline
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+                if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
                     continue
-                for action in actions:
+                for action in conn.receive_message(msg.data):
                     if isinstance(action, Send):
                         if action.delay > 0:
                             await asyncio.sleep(action.delay)
-                        await ws.send_bytes(action.data)
+                        try:
+                            await asyncio.wait_for(ws.send_bytes(action.data), config.send_timeout or None)
+                        except TimeoutError:
+                            log.warning(
+                                "closing connection", extra={"conn": conn.conn_id, "reason": "replies not read"}
+                            )
+                            _abort(request)
+                            conn.closed = True
+                            break
                     elif isinstance(action, Close):
-                        if action.reset and request.transport is not None:
-                            sock = request.transport.get_extra_info("socket")
-                            if sock is not None:
-                                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                            request.transport.abort()
+                        if action.reset:
+                            _abort(request, reset=True)
                         else:
                             await ws.close(code=1008, message=action.reason.encode()[:120])
                         break
-                if conn.closed:
-                    break
+        except (ConnectionError, RuntimeError):
+            _abort(request)
         finally:
             conn.connection_lost()
-            server._websockets.discard(ws)
+            live.discard(ws)
             log.debug("ws disconnect", extra={"conn": conn.conn_id})
         return ws
 
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", handle)
-    return await serve_app(app, host, port)
+    def sniff(handler: RequestHandler, data: bytes) -> bool:
+        """An OpenD TCP client (frames start with 'FT') on this port: say where to go."""
+        if data[:2] != b"FT":
+            return False
+        log.warning(
+            "an OpenD TCP client connected to the WebSocket port; point it at the TCP port",
+            extra={"tcp_port": tcp_port},
+        )
+        if handler.transport is not None:
+            handler.transport.abort()
+        return True
+
+    server = GuardedServer(handle, pool=pool, timeout=config.http_timeout, name="WebSocket", sniff=sniff)
+    return await serve(server, host, port)

@@ -192,7 +192,7 @@ def test_handler_bug_is_answered_not_raised(monkeypatch) -> None:
     def boom(*a, **k):
         raise ZeroDivisionError("x")
 
-    monkeypatch.setattr(conn.gateway.statistics, "query", boom)
+    monkeypatch.setattr(conn.gateway.statistics, "plan", boom)
     (f,) = frames_of(conn.receive_data(encode_frame(3301, 20, stat_body())))
     rsp = OptionMarketStatisticResponse.FromString(f.body)
     assert rsp.retType == -1 and "internal error" in rsp.retMsg

@@ -153,7 +153,7 @@ def test_internal_error(opend_server_factory, monkeypatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(server.gateway.statistics, "query", broken)
+    monkeypatch.setattr(server.gateway.statistics, "plan", broken)
     with sdk_context("futu", server.host, server.port) as ctx:
         got = ctx.get_option_market_statistic(*GOOD)
     _expect(server, "INTERNAL", got, "en")

@@ -120,12 +120,18 @@ def test_garbage_truncated_and_tampered_keys(mangle, needle) -> None:
     assert exc.value.message("zh").startswith("nextPageKey 无效")
 
 
-def test_keys_survive_a_restart_with_the_same_seed_only() -> None:
+def test_keys_are_random_per_process_unless_a_secret_is_pinned() -> None:
+    """The default seed is public, so keys signed with it could be forged: by
+    default each server signs with a random secret; page_key_secret pins one."""
     key = query(gateway(seed=5, page_size=5), 1, 0, "2026-01-05", "2026-06-01").next_key
-    assert query(gateway(seed=5, page_size=5), 1, 0, "2026-01-05", "2026-06-01", key=key).rows
-    with pytest.raises(ServerError) as exc:
-        query(gateway(seed=6, page_size=5), 1, 0, "2026-01-05", "2026-06-01", key=key)
-    assert "another seed" in exc.value.message("en")
+    with pytest.raises(ServerError) as exc:  # same seed, new process: the key is foreign
+        query(gateway(seed=5, page_size=5), 1, 0, "2026-01-05", "2026-06-01", key=key)
+    assert exc.value.spec.name == "BAD_PAGE_KEY"
+    pinned = {"seed": 5, "page_size": 5, "page_key_secret": "team-fixture-secret"}
+    key = query(gateway(**pinned), 1, 0, "2026-01-05", "2026-06-01").next_key
+    assert query(gateway(**pinned), 1, 0, "2026-01-05", "2026-06-01", key=key).rows  # survives a restart
+    with pytest.raises(ServerError):
+        query(gateway(**{**pinned, "page_key_secret": "another-secret"}), 1, 0, "2026-01-05", "2026-06-01", key=key)
 
 
 def test_keys_are_ascii_and_the_range_is_pinned_by_the_first_page() -> None:

@@ -1,0 +1,179 @@
+"""Limits for the two HTTP ports (admin API, WebSocket endpoint): how many
+connections a port holds and how long a connection may take to deliver a
+request.
+
+aiohttp bounds the size of a request but not the time a peer takes to send
+it, nor the number of peers: a thousand half-sent requests would hold a
+thousand sockets for ever.  ``GuardedServer`` is aiohttp's low-level
+``web.Server`` with connection accounting: every connection takes a slot from
+a ``SlotPool`` (shared with the TCP port where the limit is shared), a
+connection over the pool's hard cap is aborted at once, and a sweeper aborts a
+connection that has not delivered a whole request within ``http_timeout`` of
+connecting or of its previous reply.  A request in progress (an open
+WebSocket, a handler running) is the handler's to bound.
+
+On the WebSocket port it also notices an OpenD *TCP* client (its frames start
+with ``FT``) and says so in the log, instead of the silent HTTP 400 that makes
+an SDK retry for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+log = logging.getLogger("mock_opend")
+
+
+class SlotPool:
+    """Connections held on one or more ports, against ``limit``.
+
+    ``limit`` is where refusals start (a connection over it is still accepted,
+    told ``TOO_MANY_CONNECTIONS`` where the protocol allows, then closed);
+    ``hard_cap`` is where connections are aborted without a word, so that the
+    process never runs out of file descriptors."""
+
+    def __init__(self, limit: int, slack: int = 64) -> None:
+        self.limit = limit
+        self.hard_cap = limit + slack
+        self.held = 0
+
+    def take(self) -> bool:
+        """Count a new connection; False when it must be aborted at once."""
+        if self.held >= self.hard_cap:
+            return False
+        self.held += 1
+        return True
+
+    def give_back(self) -> None:
+        self.held = max(0, self.held - 1)
+
+    @property
+    def over(self) -> bool:
+        return self.held > self.limit
+
+
+@dataclass(slots=True)
+class _Track:
+    since: float  # connect time, or the end of the last request
+    busy: int = 0  # requests being handled (an open WebSocket counts for its life)
+    peer: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _GuardedHandler(RequestHandler):
+    """aiohttp's per-connection protocol, looking at the first bytes once."""
+
+    def __init__(self, *args: Any, sniff: Callable[[RequestHandler, bytes], bool] | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._sniff = sniff
+
+    def data_received(self, data: bytes) -> None:
+        sniff, self._sniff = self._sniff, None
+        if sniff is not None and sniff(self, data):
+            return
+        super().data_received(data)
+
+
+class GuardedServer(web.Server):
+    def __init__(
+        self,
+        handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+        *,
+        pool: SlotPool,
+        timeout: float,
+        name: str,
+        sniff: Callable[[RequestHandler, bytes], bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(self._wrap(handler), **kwargs)
+        self.pool = pool
+        self.timeout = timeout
+        self.name = name
+        self._sniff = sniff
+        self._tracks: dict[Any, _Track] = {}  # transport -> its track
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def __call__(self) -> RequestHandler:
+        return _GuardedHandler(self, loop=self._loop, sniff=self._sniff, **self._kwargs)
+
+    def _wrap(
+        self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+    ) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]:
+        async def guarded(request: web.BaseRequest) -> web.StreamResponse:
+            track = self._tracks.get(request.transport)
+            if track is not None:
+                track.busy += 1
+            try:
+                return await handler(request)
+            finally:
+                if track is not None:
+                    track.busy -= 1
+                    track.since = time.monotonic()
+
+        return guarded
+
+    # -- accounting -------------------------------------------------------------
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        if not self.pool.take():
+            log.warning("connection aborted: hard connection cap reached", extra={"port": self.name})
+            transport.abort()
+            return
+        super().connection_made(handler, transport)
+        peer = transport.get_extra_info("peername")
+        self._tracks[transport] = _Track(time.monotonic(), peer=str(peer))
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        transport = self._connections.get(handler)
+        super().connection_lost(handler, exc)
+        if transport is not None and self._tracks.pop(transport, None) is not None:
+            self.pool.give_back()
+
+    @property
+    def held(self) -> int:
+        return len(self._tracks)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(min(0.5, self.timeout / 4))
+            now = time.monotonic()
+            for transport, track in list(self._tracks.items()):
+                if track.busy == 0 and now - track.since > self.timeout:
+                    log.warning(
+                        "closing HTTP connection: no whole request in time",
+                        extra={"port": self.name, "peer": track.peer, "seconds": self.timeout},
+                    )
+                    self._tracks.pop(transport, None)
+                    self.pool.give_back()
+                    transport.abort()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await super().shutdown(timeout)
+
+
+async def serve(server: GuardedServer, host: str, port: int) -> tuple[web.BaseRunner, int]:
+    """Listen with a guarded low-level server; (runner to clean up, bound port)."""
+    runner = web.ServerRunner(server, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise OSError(exc.errno, f"{server.name} port {port}: {exc.strerror}") from None
+    return runner, runner.addresses[0][1]
