@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from mock_opend import __version__ as server_version
@@ -17,6 +18,8 @@ from .cases import CASES
 from .context import PROFILES
 from .drivers import BUILTIN, DriverUnavailable, command_for
 from .suite import Suite, exit_code, select
+
+DRIVER_MD = Path(__file__).resolve().parent / "DRIVER.md"  # shipped in the package, also when pip-installed
 
 
 def _client(args: argparse.Namespace) -> tuple[list[str] | str, str, str]:
@@ -29,7 +32,7 @@ def _client(args: argparse.Namespace) -> tuple[list[str] | str, str, str]:
 def _add_client(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--client", choices=sorted(BUILTIN), help="a built-in driver")
-    g.add_argument("--client-cmd", metavar="CMD", help="any driver command (conformance/DRIVER.md)")
+    g.add_argument("--client-cmd", metavar="CMD", help=f"any driver command (the protocol: {DRIVER_MD})")
     p.add_argument("--profile", choices=sorted(PROFILES), default="ci", help="ci (default, fast), dev, thorough")
     p.add_argument("--seed", type=int, help="reproduce a run (printed at the start)")
 

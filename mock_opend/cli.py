@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--init-timeout", type=float, help="seconds to finish InitConnect after connecting (15; 0 off)")
     serve.add_argument("--idle-timeout", type=float, help="close a TCP client silent this long (120 s; 0 off)")
     serve.add_argument("--frame-timeout", type=float, help="seconds for a started frame to complete (10; 0 off)")
+    serve.add_argument("--send-timeout", type=float, help="close a client leaving replies unread this long (30; 0 off)")
+    serve.add_argument("--http-timeout", type=float, help="seconds for an HTTP request/upgrade to arrive whole (10)")
+    serve.add_argument("--ws-heartbeat", type=float, help="seconds between WebSocket pings (30; 0 off)")
+    serve.add_argument("--admin-max-connections", type=_int, help="connections the admin port holds (default 32)")
+    serve.add_argument("--journal-size", type=_int, help="requests kept in the journal (default 10000; 0 off)")
+    serve.add_argument("--journal-max-bytes", type=_int, help="bytes the journal may hold (default 64 MiB)")
+    serve.add_argument("--page-key-secret", help="sign page keys with this secret (default: random per process)")
     serve.add_argument("--event-loop", choices=EVENT_LOOPS, help="asyncio (default) or uvloop (the fast extra)")
     serve.add_argument("--rate-limit", help="3301 first-page limit, e.g. 60/30s (default) or off")
     serve.add_argument("--rate-limit-scope", choices=SCOPES, help="server (default) or per-connection")
@@ -131,8 +138,8 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
     server = MockOpenD(cfg)
     try:
         await server.start()
-    except OSError as exc:
-        print(f"mock-opend: error: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # the message names the port: TCP, WebSocket or admin
+        print(f"mock-opend: error: cannot listen on {cfg.host}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(json.dumps(server.ready_info()), flush=True)
     stop = asyncio.Event()
@@ -198,7 +205,10 @@ def _data_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # say it with the subcommand's own usage, not the top level's
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command in ("data", "plot"):
         try:
             return _data_command(args)

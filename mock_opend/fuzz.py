@@ -8,7 +8,11 @@ The invariants, for any bytes in any chunking:
   (bad magic, oversized body), which gets one error reply and a close;
 - nothing is sent after a close; the same holds for WebSocket messages;
 - every handler answers any body (unknown, missing or repeated fields, JSON
-  that is not JSON) with a reply that has a retType.
+  that is not JSON) with a reply that has a retType;
+- every field of every served request, given a hostile value of its own type
+  (invalid UTF-8, lone surrogates, overlong encodings, non-ASCII digits, huge
+  strings, boundary integers, NaN and infinities), gets a specific error or a
+  success — never ``INTERNAL``.
 
 The tests run these properties with a few hundred examples;
 ``python -m mock_opend.fuzz --minutes 10`` runs a long campaign (Hypothesis
@@ -22,9 +26,12 @@ import hashlib
 import itertools
 import json
 import logging
+import math
+import struct
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,6 +81,85 @@ def protobuf_fields(draw: st.DrawFn, depth: int = 0) -> bytes:
             )
             out += _varint(len(inner)) + inner
     return out
+
+
+# Values that have broken servers: not UTF-8, lone surrogates (as CESU-8 bytes and as
+# JSON escapes), overlong encodings, NUL, non-ASCII digits, huge strings, boundary integers.
+BAD_STRINGS: tuple[bytes, ...] = (
+    b"\xff\xfe",
+    b"2026-06-\xff1",
+    b"\xed\xa0\x80",
+    b"\xc0\xaf",
+    b"\x00",
+    "２０２６-06-01".encode(),
+    "2026-06-٠١".encode(),
+    b" 2026-06-01",
+    b"2026-06-01\n",
+    b"9" * 5000,
+    b"2026-06-01",
+    b"2026-06-12 23:59:59",
+    b"",
+)
+BOUNDARY_INTS: tuple[int, ...] = (
+    0, 1, -1, 2**31 - 1, -(2**31), 2**31, 2**32 - 1, 2**32, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1,
+)  # fmt: skip
+JSON_STRINGS: tuple[str, ...] = ("\ud800", "\udfff", "\x00", "２０２６-06-01", "9" * 5000, "2026-06-01")
+
+
+@st.composite
+def typed_fields(draw: st.DrawFn, descriptor: Any, depth: int = 0) -> bytes:
+    """Wire bytes for a message type: each declared field maybe present, maybe
+    repeated, with a hostile value of its own wire type."""
+    out = b""
+    for fd in descriptor.fields:
+        for _ in range(draw(st.sampled_from([0, 1, 1, 2]))):
+            t = fd.type
+            if t == fd.TYPE_MESSAGE:
+                inner = draw(typed_fields(fd.message_type, depth + 1)) if depth < 3 else b""
+                out += _varint(fd.number << 3 | 2) + _varint(len(inner)) + inner
+            elif t in (fd.TYPE_STRING, fd.TYPE_BYTES):
+                value = draw(st.one_of(st.sampled_from(BAD_STRINGS), st.binary(max_size=40)))
+                out += _varint(fd.number << 3 | 2) + _varint(len(value)) + value
+            elif t in (fd.TYPE_DOUBLE, fd.TYPE_FIXED64, fd.TYPE_SFIXED64):
+                out += _varint(fd.number << 3 | 1) + draw(
+                    st.sampled_from([struct.pack("<d", x) for x in (math.nan, math.inf, -math.inf, 1e308, 0.0)])
+                )
+            elif t in (fd.TYPE_FLOAT, fd.TYPE_FIXED32, fd.TYPE_SFIXED32):
+                out += _varint(fd.number << 3 | 5) + draw(
+                    st.sampled_from([struct.pack("<f", x) for x in (math.nan, math.inf, -0.0)])
+                )
+            else:  # varints: ints, enums, bools
+                out += _varint(fd.number << 3) + _varint(draw(st.sampled_from(BOUNDARY_INTS)))
+    return out
+
+
+@st.composite
+def typed_json(draw: st.DrawFn, descriptor: Any, depth: int = 0) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for fd in descriptor.fields:
+        if not draw(st.booleans()):
+            continue
+        t = fd.type
+        if t == fd.TYPE_MESSAGE:
+            doc[fd.name] = draw(typed_json(fd.message_type, depth + 1)) if depth < 3 else {}
+        elif t in (fd.TYPE_STRING, fd.TYPE_BYTES):
+            doc[fd.name] = draw(st.sampled_from(JSON_STRINGS))
+        else:
+            doc[fd.name] = draw(
+                st.one_of(st.sampled_from(BOUNDARY_INTS), st.sampled_from([2**64, -(2**64), 1.5, "1e999", "NaN"]))
+            )
+    return doc
+
+
+@st.composite
+def hostile_requests(draw: st.DrawFn) -> tuple[int, bytes, int]:
+    """(proto id, body, fmt): a served request type with hostile values in every field."""
+    proto_id = draw(st.sampled_from(sorted(PROTOCOLS)))
+    descriptor = PROTOCOLS[proto_id].request.DESCRIPTOR
+    if draw(st.booleans()):
+        return proto_id, draw(typed_fields(descriptor)), 0
+    text = json.dumps(draw(typed_json(descriptor)))  # lone surrogates become \ud800 escapes
+    return proto_id, text.encode("utf-8", "surrogatepass"), 1
 
 
 def json_bodies() -> st.SearchStrategy[bytes]:
@@ -213,6 +299,22 @@ def check_handler(proto_id: int, body: bytes, fmt: int) -> None:
     _no_internal_errors(gw)
 
 
+def check_fields(proto_id: int, body: bytes, fmt: int) -> None:
+    """A served request with hostile field values: one reply, a retType, no INTERNAL."""
+    gw = Gateway(Config(now="2026-06-15", rate_limit="off", journal_size=100).validate())
+    conn = Connection(gw)
+    conn.receive_data(encode_frame(1001, 1, b"\x0a\x0c\x08\xac\x02\x12\x07fuzzing"))
+    (action,) = conn.receive_data(encode_frame(proto_id, 7, body, fmt=fmt))
+    assert isinstance(action, Send)
+    (reply,) = FrameDecoder(1 << 30).feed(action.data)
+    assert isinstance(reply, Frame) and reply.header.serial == 7
+    if reply.header.fmt == 0:
+        assert PROTOCOLS[proto_id].response.FromString(reply.body).HasField("retType")
+    else:
+        assert "retType" in json.loads(reply.body)
+    _no_internal_errors(gw)
+
+
 def check_websocket(messages: list[bytes | str]) -> None:
     gw = gateway()
     conn = WsConnection(gw)
@@ -260,6 +362,7 @@ def properties(examples: int) -> dict[str, Callable[[], None]]:
             )(check_handler)
         ),
         "websocket": common(given(ws_messages())(check_websocket)),
+        "fields": common(given(hostile_requests())(lambda r: check_fields(*r))),
     }
 
 

@@ -45,6 +45,8 @@ class SlotPool:
         self.limit = limit
         self.hard_cap = limit + slack
         self.held = 0
+        self._counts: dict[str, int] = {}
+        self._last_note: dict[str, float] = {}
 
     def take(self) -> bool:
         """Count a new connection; False when it must be aborted at once."""
@@ -55,6 +57,23 @@ class SlotPool:
 
     def give_back(self) -> None:
         self.held = max(0, self.held - 1)
+
+    def note_abort(self, port: str) -> None:
+        """A connection aborted past the hard cap (logged at most once a second)."""
+        self._note("aborted", port, "connections aborted: hard connection cap reached")
+
+    def note_refusal(self, port: str) -> None:
+        """A connection over the limit, refused (logged at most once a second)."""
+        self._note("refused", port, "connections refused: too many connections")
+
+    def _note(self, kind: str, port: str, event: str) -> None:
+        # a flood of connections must not become a flood of log lines
+        self._counts[kind] = self._counts.get(kind, 0) + 1
+        now = time.monotonic()
+        if now - self._last_note.get(kind, -1.0) >= 1.0:
+            log.warning(event, extra={"port": port, kind: self._counts[kind], "limit": self.limit})
+            self._last_note[kind] = now
+            self._counts[kind] = 0
 
     @property
     def over(self) -> bool:
@@ -79,6 +98,11 @@ class _GuardedHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         sniff, self._sniff = self._sniff, None
         if sniff is not None and sniff(self, data):
+            return
+        check = getattr(self, "frame_check", None)  # set once a WebSocket is open
+        if check is not None and not check(data):
+            if self.transport is not None:
+                self.transport.abort()
             return
         super().data_received(data)
 
@@ -123,11 +147,12 @@ class GuardedServer(web.Server):
 
     # -- accounting -------------------------------------------------------------
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
-        if not self.pool.take():
-            log.warning("connection aborted: hard connection cap reached", extra={"port": self.name})
-            transport.abort()
-            return
         super().connection_made(handler, transport)
+        if not self.pool.take():
+            self.pool.note_abort(self.name)
+            # after aiohttp has started its handler task, so that it sees the connection end
+            asyncio.get_running_loop().call_soon(transport.abort)
+            return
         peer = transport.get_extra_info("peername")
         self._tracks[transport] = _Track(time.monotonic(), peer=str(peer))
         if self._sweeper is None:
@@ -170,10 +195,10 @@ async def serve(server: GuardedServer, host: str, port: int) -> tuple[web.BaseRu
     """Listen with a guarded low-level server; (runner to clean up, bound port)."""
     runner = web.ServerRunner(server, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=1024)
+    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=128)  # server.LISTEN_BACKLOG
     try:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise OSError(exc.errno, f"{server.name} port {port}: {exc.strerror}") from None
+        raise OSError(exc.errno, f"{server.name} port {port}: {exc.strerror or exc}") from None  # which port clashed
     return runner, runner.addresses[0][1]

@@ -126,7 +126,8 @@ class Journal:
                 copy = type(entry.request)()
                 copy.CopyFrom(entry.request)
                 if clip_message(copy):
-                    entry.request = copy
+                    # parsed again: a copy shares the original's memory (protobuf arenas), a parse does not
+                    entry.request = type(copy).FromString(copy.SerializeToString())
                     entry.extra["truncated"] = f"request fields cut to {FIELD_CAP} characters"
             except Exception:  # never let journaling fail a request
                 entry.request = None

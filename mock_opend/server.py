@@ -36,6 +36,10 @@ from .http_guard import SlotPool
 log = logging.getLogger("mock_opend")
 SWEEP_INTERVAL = 0.25  # seconds between deadline checks
 CLOSE_GRACE = 5.0  # seconds a politely closed connection has to take its last bytes, then it is aborted
+# asyncio accepts up to `backlog` connections in one go before any is aborted: with three
+# listeners, up to 3 x LISTEN_BACKLOG descriptors may be open beyond the counted ones.
+LISTEN_BACKLOG = 128
+FD_RESERVE = 64 + 3 * LISTEN_BACKLOG
 
 
 class _TcpProtocol(asyncio.Protocol):
@@ -58,6 +62,7 @@ class _TcpProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio classes
         srv = self.server
         if not srv.pool.take():  # past the hard cap: not even a refusal, the fd is needed
+            srv.pool.note_abort("TCP")
             transport.abort()
             self.transport = None
             return
@@ -68,7 +73,7 @@ class _TcpProtocol(asyncio.Protocol):
         self.conn = Connection(srv.gateway, "tcp", str(peer), now=time.monotonic(), refusing=refusing)
         srv._protocols.add(self)
         if refusing:
-            log.warning("connection refused: too many connections", extra={"conn": self.conn.conn_id})
+            srv.pool.note_refusal("TCP")
         log.debug("connect", extra={"conn": self.conn.conn_id, "peer": str(peer)})
 
     # -- reading -----------------------------------------------------------------
@@ -298,9 +303,12 @@ class MockOpenD:
             )
         self._fit_to_fd_limit()
         self._loop = asyncio.get_running_loop()
-        self._server = await self._loop.create_server(
-            lambda: _TcpProtocol(self), cfg.host, cfg.port, reuse_address=True, backlog=1024
-        )
+        try:
+            self._server = await self._loop.create_server(
+                lambda: _TcpProtocol(self), cfg.host, cfg.port, reuse_address=True, backlog=LISTEN_BACKLOG
+            )
+        except OSError as exc:
+            raise OSError(exc.errno, f"TCP port {cfg.port}: {exc.strerror or exc}") from None
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
         try:
@@ -338,9 +346,8 @@ class MockOpenD:
                     soft = want
         except (OSError, ValueError):
             return
-        reserve = 128  # files, listeners, the event loop's own descriptors
         slack = self.pool.hard_cap - self.pool.limit
-        room = soft - reserve - self.admin_pool.hard_cap - slack
+        room = soft - FD_RESERVE - self.admin_pool.hard_cap - slack  # files, listeners, accept batches
         if room < self.pool.limit:
             limit = max(1, room)
             log.warning(
@@ -349,6 +356,7 @@ class MockOpenD:
             )
             self.pool.limit = limit
             self.pool.hard_cap = limit + slack
+            self.config.max_connections = limit  # what refusals and /config report
 
     async def _sweep(self) -> None:
         while True:

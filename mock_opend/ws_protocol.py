@@ -132,3 +132,50 @@ class WsConnection:
 
 
 __all__ = ["CMD_INIT", "SIGN", "WsConnection", "pack_reply", "pack_request", "unpack_reply"]
+
+
+class MaskCheck:
+    """Follows the WebSocket frames a client sends (RFC 6455 §5.2) and reports
+    the first one that is not masked: a server must fail such a connection
+    (§5.1), and aiohttp's reader accepts them.  Sans-I/O: ``feed`` bytes, get
+    False once the stream is bad."""
+
+    def __init__(self) -> None:
+        self._head = bytearray()
+        self._skip = 0  # payload bytes of the current frame still to pass
+        self.bad = False
+
+    def feed(self, data: bytes) -> bool:
+        view = memoryview(data)
+        while view and not self.bad:
+            if self._skip:
+                n = min(self._skip, len(view))
+                self._skip -= n
+                view = view[n:]
+                continue
+            self._head += view[:1]
+            view = view[1:]
+            need = self._header_len()
+            if need is None or len(self._head) < need:
+                continue
+            head = bytes(self._head)
+            self._head.clear()
+            if not head[1] & 0x80:
+                self.bad = True
+                break
+            short = head[1] & 0x7F
+            if short == 126:
+                length = int.from_bytes(head[2:4], "big")
+            elif short == 127:
+                length = int.from_bytes(head[2:10], "big")
+            else:
+                length = short
+            self._skip = length
+        return not self.bad
+
+    def _header_len(self) -> int | None:
+        if len(self._head) < 2:
+            return None
+        short = self._head[1] & 0x7F
+        ext = 2 if short == 126 else 8 if short == 127 else 0
+        return 2 + ext + (4 if self._head[1] & 0x80 else 0)

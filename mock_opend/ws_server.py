@@ -25,7 +25,7 @@ from .config import Config
 from .connection import Close, Send
 from .gateway import Gateway
 from .http_guard import GuardedServer, SlotPool, serve
-from .ws_protocol import WsConnection
+from .ws_protocol import MaskCheck, WsConnection
 
 log = logging.getLogger("mock_opend")
 
@@ -53,6 +53,15 @@ async def start_ws_site(
         ws = web.WebSocketResponse(max_msg_size=max_msg, autoping=True, heartbeat=heartbeat)
         await ws.prepare(request)
         conn = WsConnection(gateway, str(request.remote), refusing=pool.over)
+        masks = MaskCheck()
+
+        def frame_check(data: bytes) -> bool:
+            if masks.feed(data):
+                return True
+            log.warning("closing connection", extra={"conn": conn.conn_id, "reason": "unmasked client frame"})
+            return False
+
+        request.protocol.frame_check = frame_check  # type: ignore[attr-defined]  # read by the guard
         live.add(ws)
         started = time.monotonic()
         log.debug("ws connect", extra={"conn": conn.conn_id, "peer": str(request.remote)})

@@ -78,8 +78,28 @@ def test_port_in_use_is_an_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = run_cli("serve", "--port", str(port))
+        ws = run_cli("serve", "--port", "0", "--ws-port", str(port))
+        admin = run_cli("serve", "--port", "0", "--ws-port", "off", "--admin-port", str(port))
     assert done.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
+    assert f"cannot listen on 127.0.0.1: TCP port {port}" in done.stderr and "in use" in done.stderr
+    # each port clash is reported under its own port
+    assert ws.returncode == 1 and f"WebSocket port {port}" in ws.stderr and "in use" in ws.stderr, ws.stderr
+    assert admin.returncode == 1 and f"admin port {port}" in admin.stderr, admin.stderr
+
+
+def test_an_unknown_flag_gets_the_subcommands_usage() -> None:
+    done = run_cli("serve", "--no-such-flag")
+    assert done.returncode == 2
+    assert "usage: mock-opend serve" in done.stderr and "unrecognized arguments: --no-such-flag" in done.stderr
+    assert len(done.stderr.splitlines()) > 2  # the serve usage, not the two-line top-level one
+
+
+def test_a_bad_toml_value_names_the_file(tmp_path: Path) -> None:
+    conf = tmp_path / "bad.toml"
+    conf.write_text("page_size = 5000\n")
+    done = run_cli("serve", "--config", str(conf))
+    assert done.returncode == 2
+    assert f"{conf}: page_size must be 1..1000" in done.stderr
 
 
 def test_toml_config_and_flags_override_it(tmp_path: Path, raw_client) -> None:

@@ -18,7 +18,7 @@ from mock_opend import fuzz
 EXAMPLES = int(os.environ.get("MOCK_OPEND_FUZZ_EXAMPLES", "300"))
 
 
-@pytest.mark.parametrize("name", ["decoder", "connection", "handlers", "websocket"])
+@pytest.mark.parametrize("name", ["decoder", "connection", "handlers", "websocket", "fields"])
 def test_property(name: str) -> None:
     fuzz.properties(EXAMPLES)[name]()
 
