@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -114,19 +115,38 @@ def _pipeline(s: socket.socket, frame: bytes, stall: float) -> int:
 
 
 def attack_stuck_readers() -> dict[str, Any]:
-    srv = Server("--send-timeout", "2")
+    srv = Server("--send-timeout", "10")
     idle, idle_fds = srv.rss(), srv.fds()
     socks = []
     for _ in range(30):
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(("127.0.0.1", srv.port))
+        socks.append(s)
+
+    def stuck(s: socket.socket) -> None:
         s.sendall(INIT)
         _pipeline(s, encode_frame(3301, 2, _stat()), 0.3)
-        socks.append(s)
+
+    threads = [threading.Thread(target=stuck, args=(s,)) for s in socks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    held = srv.connections()
     peak, peak_fds, sdk = srv.rss(), srv.fds(), sdk_ok(srv)
-    took = _until(lambda: srv.connections() == 0 and srv.fds() <= idle_fds + 1, 30)
-    out = _row("30 stuck readers (send_timeout 2 s)", idle, peak, idle_fds, peak_fds, srv.fds(), took, 2, sdk)
+    took = _until(lambda: srv.connections() == 0 and srv.fds() <= idle_fds + 1, 60)
+    out = _row(
+        f"30 stuck readers, {held} held at once (send_timeout 10 s)",
+        idle,
+        peak,
+        idle_fds,
+        peak_fds,
+        srv.fds(),
+        took,
+        10,
+        sdk,
+    )  # noqa: E501
     for s in socks:
         s.close()
     srv.stop()
@@ -230,7 +250,9 @@ def attack_latency_pipelining() -> dict[str, Any]:
     return out
 
 
-def _row(name: str, idle: float, peak: float, fds0: int, fds1: int, fds2: int, took: float | None, deadline: float, sdk: str) -> dict[str, Any]:  # noqa: E501
+def _row(
+    name: str, idle: float, peak: float, fds0: int, fds1: int, fds2: int, took: float | None, deadline: float, sdk: str
+) -> dict[str, Any]:  # noqa: E501
     return {
         "attack": name,
         "rss_idle_mb": round(idle, 1),

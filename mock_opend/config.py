@@ -78,7 +78,7 @@ class Config:
     send_timeout: float = 30.0  # seconds a client may leave replies unread (writes stalled) (0 = off)
     http_timeout: float = 10.0  # seconds for an HTTP request (or upgrade) to arrive whole, on both HTTP ports
     ws_heartbeat: float = 30.0  # seconds between WebSocket pings; no pong within as long closes (0 = off)
-    write_buffer_limit: int = 4 << 20  # bytes queued for a client that does not read
+    write_buffer_limit: int = 1 << 20  # bytes queued for a client that does not read (a 1000-row page is 45 KB)
     journal_size: int = 10000
     journal_max_bytes: int = 64 << 20  # an estimate of what the journal holds; the oldest entries go first
     page_key_secret: str | None = None  # None: random per process; set it for keys that survive a restart
