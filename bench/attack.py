@@ -146,7 +146,7 @@ def attack_stuck_readers() -> dict[str, Any]:
         took,
         10,
         sdk,
-    )  # noqa: E501
+    )
     for s in socks:
         s.close()
     srv.stop()
@@ -252,7 +252,7 @@ def attack_latency_pipelining() -> dict[str, Any]:
 
 def _row(
     name: str, idle: float, peak: float, fds0: int, fds1: int, fds2: int, took: float | None, deadline: float, sdk: str
-) -> dict[str, Any]:  # noqa: E501
+) -> dict[str, Any]:
     return {
         "attack": name,
         "rss_idle_mb": round(idle, 1),
