@@ -75,10 +75,14 @@ def _reject_constant(name: str) -> Any:
 
 
 def _host_name(value: str) -> str:
-    """'127.0.0.1:8080' → '127.0.0.1'; '[::1]:80' → '::1'; lower case."""
+    """'127.0.0.1:8080' → '127.0.0.1'; '[::1]:80' → '::1'; lower case; '' when malformed."""
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1 : value.find("]")] if "]" in value else value
+        end = value.find("]")
+        rest = value[end + 1 :] if end > 0 else "x"
+        if end < 0 or (rest and not (rest[:1] == ":" and rest[1:].isdigit())):
+            return ""
+        return value[1:end]
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -152,9 +156,13 @@ class Admin:
         # with a token, the token is the defence (and remote users reach the API by any name)
         if host is not None and self.cfg.admin_token is None and not _local_name(_host_name(host), configured):
             raise AdminError(403, f"Host {host[:80]!r} is not a loopback name or the admin host {configured!r}")
-        origin = headers.get("Origin")
-        if origin is not None:
-            name = (urlsplit(origin).hostname or "") if origin != "null" else ""
+        getall = getattr(headers, "getall", None)
+        origins = getall("Origin", []) if getall is not None else [o for o in [headers.get("Origin")] if o is not None]
+        for origin in origins:  # every one of them, if a client sends several
+            try:
+                name = (urlsplit(origin).hostname or "") if origin != "null" else ""
+            except ValueError:
+                name = ""
             if not _local_name(name, configured):
                 raise AdminError(403, f"cross-origin request from {origin[:80]!r} refused")
         if (headers.get("Sec-Fetch-Site") or "").lower() == "cross-site":
@@ -216,11 +224,15 @@ class Admin:
         # check everything first: the clock moves only when the whole request is good
         if "advance_seconds" in body:
             n = body["advance_seconds"]
-            if isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n):
+            try:
+                seconds = float(n) if isinstance(n, int | float) and not isinstance(n, bool) else math.nan
+            except OverflowError:  # an integer of hundreds of digits
+                seconds = math.inf
+            if not math.isfinite(seconds):
                 raise AdminError(400, f"advance_seconds must be a finite number, got {str(n)[:40]}")
-            target = clock.now() + float(n)
+            target = clock.now() + seconds
             if not CLOCK_MIN.timestamp() <= target < CLOCK_MAX.timestamp():
-                raise AdminError(400, f"advance_seconds {n:g} would leave the clock's range {self._range()}")
+                raise AdminError(400, f"advance_seconds {seconds:g} would leave the clock's range {self._range()}")
             instant = datetime.fromtimestamp(target, UTC)
         else:
             if not isinstance(body["now"], str):

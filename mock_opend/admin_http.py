@@ -31,14 +31,14 @@ async def start_admin_site(admin: Admin, host: str, port: int, pool: SlotPool, t
         try:
             if request.content_length is not None and request.content_length > MAX_BODY:
                 return _json_response(413, {"error": f"request body over {MAX_BODY} bytes"})
-            body = await asyncio.wait_for(request.content.read(MAX_BODY + 1), timeout)
+            body = await asyncio.wait_for(request.read(), timeout)  # the whole body, however it is cut
         except TimeoutError:
             return _json_response(408, {"error": f"the request body did not arrive within {timeout:g} s"})
-        if len(body) > MAX_BODY:
+        except web.HTTPRequestEntityTooLarge:
             return _json_response(413, {"error": f"request body over {MAX_BODY} bytes"})
         status, doc = admin.handle(request.method, request.path, request.query, body, request.headers)
         if isinstance(doc, JournalPage):
-            return await _stream_journal(request, status, doc)
+            return await _stream_journal(request, status, doc, timeout)
         return _json_response(status, doc)
 
     server = GuardedServer(dispatch, pool=pool, timeout=timeout, name="admin")
@@ -49,15 +49,24 @@ def _json_response(status: int, doc: Any) -> web.Response:
     return web.Response(status=status, text=_dumps(doc), content_type="application/json")
 
 
-async def _stream_journal(request: web.BaseRequest, status: int, page: JournalPage) -> web.StreamResponse:
+async def _stream_journal(
+    request: web.BaseRequest, status: int, page: JournalPage, timeout: float
+) -> web.StreamResponse:
+    """Entry by entry; a client that stops taking them for ``timeout`` is aborted
+    (the handler, and so the connection's slot, must not wait for ever)."""
+    transport = request.transport
     rsp = web.StreamResponse(status=status, headers={"Content-Type": "application/json; charset=utf-8"})
-    await rsp.prepare(request)
     head = _dumps(page.head)
-    await rsp.write((head[:-1] + ', "entries": [').encode())
-    for i, entry in enumerate(page.entries):
-        await rsp.write(((", " if i else "") + _dumps(entry.to_dict())).encode())
-        if i % _YIELD_EVERY == _YIELD_EVERY - 1:
-            await asyncio.sleep(0)  # let every other client in
-    await rsp.write(b"]}")
-    await rsp.write_eof()
+    try:
+        await asyncio.wait_for(rsp.prepare(request), timeout)
+        await asyncio.wait_for(rsp.write((head[:-1] + ', "entries": [').encode()), timeout)
+        for i, entry in enumerate(page.entries):
+            await asyncio.wait_for(rsp.write(((", " if i else "") + _dumps(entry.to_dict())).encode()), timeout)
+            if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let every other client in
+        await asyncio.wait_for(rsp.write(b"]}"), timeout)
+        await asyncio.wait_for(rsp.write_eof(), timeout)
+    except (TimeoutError, ConnectionError):  # gone, or not reading: no traceback, the slot back
+        if transport is not None:
+            transport.abort()
     return rsp

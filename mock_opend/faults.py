@@ -93,6 +93,12 @@ _RANGES: Final = (
 MAX_RET_MSG = 4096
 
 
+def _show(value: Any) -> str:
+    """A client's value in an error message: at most 60 characters of it."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:60]}…({len(text)} chars)"
+
+
 class FaultPlan:
     """The active faults of one server; thread-safe."""
 
@@ -108,15 +114,15 @@ class FaultPlan:
         for name, value in spec.items():
             want = _FIELDS[name]
             if isinstance(value, bool) or not isinstance(value, want):
-                raise FaultError(f"fault field {name!r} has the wrong type: {value!r}")
+                raise FaultError(f"fault field {name!r} has the wrong type: {_show(value)}")
         for name, lo, hi in _RANGES:
             value = spec.get(name)
             if value is None:
                 continue
             if isinstance(value, float) and not math.isfinite(value):
-                raise FaultError(f"fault field {name!r} must be a finite number, got {value!r}")
+                raise FaultError(f"fault field {name!r} must be a finite number, got {_show(value)}")
             if not lo <= value <= hi:
-                raise FaultError(f"fault field {name!r} must be in {lo:g}..{hi:g}, got {value!r}")
+                raise FaultError(f"fault field {name!r} must be in {lo:g}..{hi:g}, got {_show(value)}")
         msg = spec.get("ret_msg")
         if msg is not None:
             if len(msg) > MAX_RET_MSG:
@@ -127,7 +133,7 @@ class FaultPlan:
                 raise FaultError("ret_msg must be valid Unicode text (no lone surrogates)") from None
         kind = spec.get("kind")
         if kind not in KINDS:
-            raise FaultError(f"fault kind must be one of {', '.join(KINDS)}, got {kind!r}")
+            raise FaultError(f"fault kind must be one of {', '.join(KINDS)}, got {_show(kind)}")
         if "duration_seconds" in spec:
             spec["duration"] = spec.pop("duration_seconds")
         if "duration" in spec and spec["duration"] is not None and "count" not in spec:

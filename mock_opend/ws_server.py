@@ -2,11 +2,12 @@
 and its actions back, in order, on the server's event loop.
 
 Bounded like the TCP port: the upgrade must arrive within ``http_timeout``
-(the guard), Init within ``init_timeout`` of connecting, a pong within
-``ws_heartbeat`` of each ping, and each reply must be taken by the client
-within ``send_timeout``; a connection past any of these is aborted and its
-slot freed at once.  Delayed replies are awaited before the next message is
-read, so a latency fault cannot pile replies up.
+(the guard), Init within ``init_timeout`` of connecting (pings do not count),
+a pong within ``ws_heartbeat`` of each ping, and what the server writes —
+replies, pongs — must be taken by the client within ``send_timeout``; a
+connection past any of these is aborted and its slot freed at once.  Delayed
+replies are awaited before the next message is read, so a latency fault cannot
+pile replies up.
 """
 
 from __future__ import annotations
@@ -41,6 +42,36 @@ def _abort(request: web.BaseRequest, reset: bool = False) -> None:
     transport.abort()
 
 
+async def _watchdog(request: web.BaseRequest, conn: WsConnection, config: Config) -> None:
+    """The WebSocket's deadlines, kept apart from reading (aiohttp answers pings
+    inside ``receive``, so a deadline there would restart with every ping): no
+    Init within ``init_timeout`` of connecting, or a write buffer that stays
+    non-empty for ``send_timeout`` (replies, pongs or a heartbeat close the
+    client never takes), aborts the connection."""
+    started = time.monotonic()
+    stalled_since: float | None = None
+    while True:
+        await asyncio.sleep(0.25)
+        transport = request.transport
+        if transport is None or (transport.is_closing() and transport.get_write_buffer_size() == 0):
+            return
+        now = time.monotonic()
+        reason = None
+        if config.init_timeout and not conn.session.initialized and now - started > config.init_timeout:
+            reason = f"no Init within {config.init_timeout:g} s"
+        if transport.get_write_buffer_size() > 0:
+            stalled_since = stalled_since or now
+            if config.send_timeout and now - stalled_since > config.send_timeout:
+                reason = f"replies left unread for {config.send_timeout:g} s"
+        else:
+            stalled_since = None
+        if reason is not None:
+            log.warning("closing connection", extra={"conn": conn.conn_id, "reason": reason})
+            conn.closed = True
+            _abort(request)
+            return
+
+
 async def start_ws_site(
     gateway: Gateway, config: Config, host: str, port: int, pool: SlotPool, live: set[Any], tcp_port: int
 ) -> tuple[Any, int]:
@@ -63,21 +94,11 @@ async def start_ws_site(
 
         request.protocol.frame_check = frame_check  # type: ignore[attr-defined]  # read by the guard
         live.add(ws)
-        started = time.monotonic()
         log.debug("ws connect", extra={"conn": conn.conn_id, "peer": str(request.remote)})
+        dog = asyncio.get_running_loop().create_task(_watchdog(request, conn, config))
         try:
             while not conn.closed:
-                wait = None
-                if config.init_timeout and not conn.session.initialized:
-                    wait = config.init_timeout - (time.monotonic() - started)
-                    if wait <= 0:
-                        log.warning("closing connection", extra={"conn": conn.conn_id, "reason": "no Init in time"})
-                        _abort(request)
-                        break
-                try:
-                    msg = await ws.receive(timeout=wait)
-                except TimeoutError:
-                    continue  # the loop checks the Init deadline
+                msg = await ws.receive()
                 if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     break
                 if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
@@ -104,6 +125,7 @@ async def start_ws_site(
         except (ConnectionError, RuntimeError):
             _abort(request)
         finally:
+            dog.cancel()
             conn.connection_lost()
             live.discard(ws)
             log.debug("ws disconnect", extra={"conn": conn.conn_id})

@@ -118,6 +118,11 @@ def server_process() -> Iterator[Callable[..., ServerProcess]]:
         return sp
 
     yield start
+    stop_all(started)
+
+
+def stop_all(started: list[ServerProcess]) -> None:
+    """Stop every server a test started, and close its pipes."""
     for sp in started:
         sp.stop()
         for stream in (sp.proc.stdout, sp.proc.stderr):

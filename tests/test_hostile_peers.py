@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RawClient, ServerProcess, sdk_context, start_server_process
+from conftest import RawClient, ServerProcess, sdk_context, start_server_process, stop_all
 
 from mock_opend.config import Config
 from mock_opend.connection import Connection
@@ -106,11 +106,7 @@ def hostile(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         return sp
 
     yield start
-    for sp in started:
-        sp.stop()
-        for stream in (sp.proc.stdout, sp.proc.stderr):
-            if stream is not None:
-                stream.close()
+    stop_all(started)
 
 
 def open_client(sp: ServerProcess, rcvbuf: int | None = None) -> socket.socket:
@@ -126,7 +122,7 @@ def init_frame() -> bytes:
 
 
 def pipeline_until_blocked(s: socket.socket, frame: bytes, seconds: float = 1.0, cap: int = 64 * MB) -> int:
-    """Write requests without reading replies until the server stops reading us."""
+    """Write requests without reading replies until the server stops reading us (or drops us)."""
     s.setblocking(False)
     sent, stalled_since = 0, None
     chunk = frame * max(1, 65536 // len(frame))
@@ -134,6 +130,8 @@ def pipeline_until_blocked(s: socket.socket, frame: bytes, seconds: float = 1.0,
         try:
             sent += s.send(chunk)
             stalled_since = None
+        except (ConnectionResetError, BrokenPipeError):
+            break
         except BlockingIOError:
             stalled_since = stalled_since or time.monotonic()
             if time.monotonic() - stalled_since > seconds:
@@ -435,10 +433,7 @@ def test_7_bad_faults_are_400_and_never_installed(hostile_once, fault: dict[str,
 def hostile_once() -> Iterator[ServerProcess]:
     sp = start_server_process("--admin-port", "0", "--now", "2026-06-15", "--log-level", "warning")
     yield sp
-    sp.stop()
-    for stream in (sp.proc.stdout, sp.proc.stderr):
-        if stream is not None:
-            stream.close()
+    stop_all([sp])
 
 
 BAD_CLOCKS = [
@@ -562,3 +557,107 @@ def test_dates_still_accepted_in_both_sdk_forms() -> None:
     for i, (b, e) in enumerate([("2026-06-01", "2026-06-12"), ("2026-06-01 00:00:00", "2026-06-12 23:59:59")]):
         (send,) = conn.receive_data(encode_frame(3301, 30 + i, stat_body(b, e)))
         assert len(OptionMarketStatisticResponse.FromString(send.data[44:]).s2c.statisticList) == 10
+
+
+# -- second attack round (an independent attacker, after the first fixes) ----------------------------
+def ws_ping(payload: bytes = b"p") -> bytes:
+    mask = os.urandom(4)
+    return bytes([0x89, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def test_pings_do_not_extend_the_websocket_init_deadline(hostile) -> None:
+    sp = hostile("--ws-port", "0", "--init-timeout", "1")
+    s = ws_handshake(sp.host, sp.ready["ws_port"])
+    s.settimeout(0.2)
+    t0 = time.monotonic()
+    closed = False
+    while time.monotonic() - t0 < 1 + 5:  # ping and read the pongs, never Init
+        try:
+            s.sendall(ws_ping())
+            while s.recv(4096):
+                pass
+            closed = True
+            break
+        except TimeoutError:
+            continue
+        except OSError:
+            closed = True
+            break
+    s.close()
+    assert closed, "a pinging WebSocket without Init outlived init_timeout + 5 s"
+
+
+def test_a_ping_flood_that_never_reads_its_pongs_is_aborted(hostile) -> None:
+    sp = hostile("--ws-port", "0", "--send-timeout", "2")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((sp.host, sp.ready["ws_port"]))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    s.sendall(ws_frame(_ws_init()))  # initialised, so only the stalled pongs can end it
+    pipeline_until_blocked(s, ws_ping(b"x" * 120), seconds=0.5, cap=16 * MB)
+    try:
+        wait_for(lambda: connections(sp) == 0, 2 + 5, "the ping flooder still holds its slot")
+    finally:
+        s.close()
+
+
+def test_a_journal_reader_that_stops_reading_is_aborted(hostile) -> None:
+    sp = hostile("--http-timeout", "2")
+    c = RawClient(sp.host, sp.port)
+    c.init_connect()
+    for i in range(300):  # a journal answer of about 0.5 MB
+        c.send(3301, stat_body(begin="1" * 400), serial=10 + i)
+        c.recv_frame()
+    c.close()
+    idle_fds = fds(sp.proc.pid)
+    readers = []
+    for _ in range(32):  # every admin slot, each with pipelined journal requests it never reads
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((sp.host, sp.ready["admin_port"]))
+        s.sendall(b"GET /__admin/journal HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 4)
+        readers.append(s)
+    try:
+        # serving 128 answers of 300 entries takes the server a few seconds of CPU; then each
+        # connection has http_timeout (2 s) to take its bytes or send a request, and is aborted
+        wait_for(lambda: fds(sp.proc.pid) >= idle_fds + 30, 10, "the readers were not accepted")
+        wait_for(lambda: fds(sp.proc.pid) <= idle_fds + 1, 30, "stuck journal readers still hold admin slots")
+        assert admin(sp, "GET", "/__admin/health")[0] == 200
+    finally:
+        for s in readers:
+            s.close()
+
+
+def test_an_admin_body_in_two_pieces_is_read_whole(hostile_once) -> None:
+    sp = hostile_once
+    body = json.dumps({"kind": "latency", "latency_ms": 5, "count": 1}).encode()
+    with socket.create_connection(("127.0.0.1", sp.ready["admin_port"]), timeout=5) as s:
+        s.sendall(
+            b"POST /__admin/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+        time.sleep(0.05)  # the second piece comes later, in its own segment
+        s.sendall(body[10:])
+        assert s.recv(100).startswith(b"HTTP/1.1 201")
+    assert admin(sp, "DELETE", "/__admin/faults")[0] == 200
+
+
+def test_more_admin_inputs_that_answered_500_or_slipped_through(hostile_once) -> None:
+    sp = hostile_once
+    status, doc = admin(sp, "POST", "/__admin/clock", b'{"advance_seconds": 1' + b"0" * 400 + b"}")
+    assert status == 400 and len(doc["error"]) < 200
+    status, doc = admin(sp, "POST", "/__admin/faults", b'{"kind": "error", "count": 1' + b"0" * 400 + b"}")
+    assert status == 400 and len(doc["error"]) < 200
+    assert admin(sp, "GET", "/__admin/health", headers={"Host": "[::1]evil.example"})[0] == 403
+    port = sp.ready["admin_port"]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:  # a second Origin, the foreign one
+        s.sendall(
+            b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Origin: http://127.0.0.1\r\nOrigin: http://evil.example\r\n\r\n"
+        )
+        assert s.recv(100).startswith(b"HTTP/1.1 403")

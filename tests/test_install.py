@@ -45,6 +45,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return whl
 
 
+def _unrelated_session_passes(bin_: Path, tmp_path: Path) -> Path:
+    """An unrelated project's pytest session in that environment: one trivial test, passed."""
+    project = tmp_path / "other"
+    project.mkdir()
+    (project / "test_other.py").write_text(UNRELATED)
+    other = _run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=120)
+    assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-2000:]
+    assert "1 passed" in other.stdout
+    return project
+
+
 def _fresh_venv(path: Path) -> Path:
     venv.EnvBuilder(with_pip=True, clear=True).create(path)
     return path / "bin"
@@ -73,13 +84,7 @@ def test_plain_install_gives_working_console_scripts_and_leaves_other_projects_a
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
     assert "2 passed, 0 failed, 0 skipped" in ran.stdout
-    # an unrelated project's pytest session, with mock-opend merely installed
-    project = tmp_path / "other"
-    project.mkdir()
-    (project / "test_other.py").write_text(UNRELATED)
-    other = _run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=120)
-    assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-2000:]
-    assert "1 passed" in other.stdout
+    _unrelated_session_passes(bin_, tmp_path)  # with mock-opend merely installed
 
 
 def test_plugins_do_not_break_pytest_even_when_the_kit_cannot_import(wheel: Path, tmp_path: Path) -> None:
@@ -91,12 +96,7 @@ def test_plugins_do_not_break_pytest_even_when_the_kit_cannot_import(wheel: Path
     done = _run([str(bin_ / "pip"), "install", "-q", "--no-deps", str(wheel)], cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _run([str(bin_ / "python"), "-c", "import hypothesis"], cwd=tmp_path).returncode != 0
-    project = tmp_path / "other"
-    project.mkdir()
-    (project / "test_other.py").write_text(UNRELATED)
-    other = _run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, timeout=120)
-    assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-2000:]
-    assert "1 passed" in other.stdout
+    project = _unrelated_session_passes(bin_, tmp_path)
     # both plugins are registered (their options show), they simply import nothing heavy
     helped = _run([str(bin_ / "python"), "-m", "pytest", "--help"], cwd=project, timeout=120)
     assert "--opend-client" in helped.stdout
