@@ -36,10 +36,10 @@ from .http_guard import SlotPool
 log = logging.getLogger("mock_opend")
 SWEEP_INTERVAL = 0.25  # seconds between deadline checks
 CLOSE_GRACE = 5.0  # seconds a politely closed connection has to take its last bytes, then it is aborted
-# asyncio accepts up to `backlog` connections in one go before any is aborted: with three
-# listeners, up to 3 x LISTEN_BACKLOG descriptors may be open beyond the counted ones.
+# asyncio accepts up to `backlog` connections in one go before any is aborted, and a flood
+# can have a few such batches in flight: keep room for four beyond the counted connections.
 LISTEN_BACKLOG = 128
-FD_RESERVE = 64 + 3 * LISTEN_BACKLOG
+FD_RESERVE = 64 + 4 * LISTEN_BACKLOG
 
 
 class _TcpProtocol(asyncio.Protocol):

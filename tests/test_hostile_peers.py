@@ -330,7 +330,7 @@ def test_5_half_sent_http_requests_are_closed_and_bounded(hostile, port: str) ->
 
 def test_5_max_connections_fits_the_fd_limit_and_refuses_cleanly(tmp_path: Path) -> None:
     def low_fd_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))  # a common default
 
     import subprocess
     import sys
@@ -343,13 +343,13 @@ def test_5_max_connections_fits_the_fd_limit_and_refuses_cleanly(tmp_path: Path)
         ready = json.loads(proc.stdout.readline())
         sp = ServerProcess(proc, ready)
         health = admin(sp, "GET", "/__admin/health")[1]
-        assert health["max_connections"] < 256
         limit = health["max_connections"]
+        assert 0 < limit < 1024 - 64 - 32
         clients = []
-        for _ in range(300):
+        for _ in range(limit + 300):  # past the limit and past the hard cap (limit + 64)
             with contextlib.suppress(OSError):
                 clients.append(RawClient(sp.host, sp.port, timeout=5))
-        assert len(clients) == 300  # every connect succeeded: the server kept accepting
+        assert len(clients) == limit + 300  # every connect succeeded: the server kept accepting
         # over the limit: a clear refusal (past the hard cap: aborted, the fd is kept for the rest)
         over = clients[limit + 2]
         over.send(1001, b"\x0a\x08\x08\x01\x12\x04test")
@@ -367,7 +367,9 @@ def test_5_max_connections_fits_the_fd_limit_and_refuses_cleanly(tmp_path: Path)
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
-    assert len(err.splitlines()) < 400, "the log flooded"
+    lines = err.splitlines()
+    assert len(lines) < 50, "the log flooded"
+    assert not [line for line in lines if "out of system resource" in line], "the server ran out of descriptors"
 
 
 def test_11_an_sdk_on_the_websocket_port_is_told_where_to_go(hostile) -> None:
