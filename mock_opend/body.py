@@ -50,19 +50,20 @@ def _non_utf8_field(msg: Message, prefix: str) -> str | None:
     hands those over as ``bytes`` for proto2 files instead of failing), or None."""
     for fd, value in msg.ListFields():
         if fd.type == fd.TYPE_MESSAGE:
-            items = value if _repeated(fd) else [value]
+            items = value if is_repeated(fd) else [value]
             for item in items:
                 bad = _non_utf8_field(item, f"{prefix}{fd.name}.")
                 if bad is not None:
                     return bad
         elif fd.type == fd.TYPE_STRING:
-            items = value if _repeated(fd) else [value]
+            items = value if is_repeated(fd) else [value]
             if any(isinstance(v, bytes) for v in items):
                 return prefix + fd.name
     return None
 
 
-def _repeated(fd: Any) -> bool:
+def is_repeated(fd: Any) -> bool:
+    """A repeated field, on protobuf runtimes with and without ``FieldDescriptor.label``."""
     return bool(getattr(fd, "is_repeated", False)) or getattr(fd, "label", 0) == 3
 
 

@@ -21,6 +21,8 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from .body import is_repeated
+
 
 @dataclass(slots=True)
 class JournalEntry:
@@ -80,7 +82,7 @@ def clip_message(msg: Message) -> bool:
     """Cut string and bytes fields over FIELD_CAP in place (recursively); True if any was."""
     clipped = False
     for fd, value in msg.ListFields():
-        repeated = bool(getattr(fd, "is_repeated", False)) or getattr(fd, "label", 0) == 3
+        repeated = is_repeated(fd)
         if fd.type == fd.TYPE_MESSAGE:
             for item in value if repeated else [value]:
                 clipped = clip_message(item) or clipped
