@@ -30,6 +30,7 @@ from .config import Config
 from .faults import FaultError
 from .gateway import Gateway
 from .journal import JournalEntry
+from .stubs import StubError
 
 PREFIX = "/__admin"
 # The clock stays where the calendars, the data and the replies are defined.
@@ -123,6 +124,10 @@ class Admin:
             ("DELETE", "/faults"): self.clear_faults,
             ("GET", "/rate-limit"): self.rate_limit,
             ("GET", "/config"): self.config,
+            ("GET", "/stubs"): self.get_stubs,
+            ("POST", "/stubs"): self.add_stub,
+            ("DELETE", "/stubs"): self.clear_stubs,
+            ("GET", "/record"): self.get_record,
         }
 
     # -- dispatch -------------------------------------------------------------
@@ -137,6 +142,8 @@ class Admin:
             sub = path[len(PREFIX) :].rstrip("/") or "/"
             if sub.startswith("/faults/") and method == "DELETE":
                 return self.delete_fault(sub.removeprefix("/faults/"))
+            if sub.startswith("/stubs/") and method in ("GET", "DELETE"):
+                return self.one_stub(method, sub.removeprefix("/stubs/"))
             route = self._routes.get((method, sub))
             if route is None:
                 allowed = sorted(m for m, p in self._routes if p == sub)
@@ -200,7 +207,8 @@ class Admin:
             "status": "ok",
             "version": __version__,
             **self.describe(),
-            "endpoints": [f"{m} {PREFIX}{p}" for m, p in self._routes] + [f"DELETE {PREFIX}/faults/<id>"],
+            "endpoints": [f"{m} {PREFIX}{p}" for m, p in self._routes]
+            + [f"DELETE {PREFIX}/faults/<id>", f"GET {PREFIX}/stubs/<id>", f"DELETE {PREFIX}/stubs/<id>"],
         }
 
     def _clock_state(self) -> dict[str, Any]:
@@ -270,6 +278,7 @@ class Admin:
         limit = JOURNAL_PAGE_MAX if limit is None else limit
         error = query.get("error")
         fault = query.get("fault")
+        answered_by = query.get("answered_by")
 
         def where(e: JournalEntry) -> bool:
             return (
@@ -278,6 +287,7 @@ class Admin:
                 and (since is None or e.seq > since)
                 and (error is None or (e.error or "") == error or (error == "any" and e.error is not None))
                 and (fault is None or e.extra.get("fault") == fault or (fault == "any" and "fault" in e.extra))
+                and (answered_by is None or e.source == answered_by)
             )
 
         matching = self.gw.journal.entries(where)
@@ -340,3 +350,33 @@ class Admin:
             if cfg.get(secret):
                 cfg[secret] = "***"
         return 200, cfg
+
+    # -- stubs and recording (README, "Record once, test offline") --------------------------------
+    def get_stubs(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
+        proto_id = _int_param(query, "proto_id", 0, (1 << 32) - 1)
+        stubs = [s for s in self.gw.stubs.all() if proto_id is None or s.proto_id == proto_id]
+        return 200, {"count": len(stubs), "stubs": [s.summary() for s in stubs]}
+
+    def add_stub(self, query: Mapping[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+        try:  # checked whole (shape, fields, pushes) before the store changes
+            stub = self.gw.stubs.add_json(body, "stub", source="admin")
+        except StubError as exc:
+            raise AdminError(400, str(exc)) from None
+        return 201, stub.to_json()
+
+    def clear_stubs(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
+        return 200, {"removed": self.gw.stubs.remove()}
+
+    def one_stub(self, method: str, sid: str) -> tuple[int, Any]:
+        stub = self.gw.stubs.get(sid)
+        if stub is None:
+            raise AdminError(404, f"no stub {sid[:120]!r}; GET {PREFIX}/stubs lists them")
+        if method == "DELETE":
+            return 200, {"removed": self.gw.stubs.remove(sid)}
+        return 200, {**stub.to_json(), "source": stub.source, "hits": stub.hits}
+
+    def get_record(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
+        recorder = self.gw.recorder
+        if recorder is None:
+            raise AdminError(404, "not recording: start the server with --upstream HOST:PORT --record DIR")
+        return 200, recorder.summary()

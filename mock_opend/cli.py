@@ -24,6 +24,7 @@ from .fixtures import FixtureError
 from .markets import DataType, OptionMarket, parse_data_type, parse_market
 from .model import PROFILES
 from .rate_limit import SCOPES
+from .stubs import StubError
 
 
 def _port_or_off(text: str) -> int | str:
@@ -92,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-port", type=_int, help="open the admin HTTP API on this port (0 = ephemeral)")
     serve.add_argument("--admin-host", help="admin API address (default 127.0.0.1; elsewhere needs --admin-token)")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
+    rr = serve.add_argument_group("record and replay (README: Record once, test offline)")
+    rr.add_argument("--upstream", metavar="HOST:PORT", help="a real OpenD: relay what mock-opend does not answer")
+    rr.add_argument("--upstream-3301", action="store_true", default=None, help="relay 3301 too instead of serving it")
+    rr.add_argument("--upstream-rsa-key", metavar="PEM", help="the upstream's RSA key, when it runs encrypted")
+    rr.add_argument("--upstream-timeout", type=float, help="seconds to connect, and for each relayed reply (10)")
+    rr.add_argument("--upstream-max-inflight", type=_int, help="relayed requests in flight per connection (64)")
+    rr.add_argument("--record", metavar="DIR", help="write relayed replies as stubs and 3301 fixtures into DIR")
+    rr.add_argument(
+        "--record-redact", action="append", metavar="FIELD", help="another field never written (repeatable)"
+    )
+    rr.add_argument("--stubs", action="append", metavar="DIR", help="answer from the stub files in DIR (repeatable)")
+    rr.add_argument("--stub-ignore", action="append", metavar="FIELD", help="a field left out of matching (repeatable)")
 
     def data_options(p: argparse.ArgumentParser, *, with_type: bool) -> None:
         p.add_argument("--config", metavar="FILE", help="TOML settings, as for serve")
@@ -123,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
         "keygen", help="write a 1024-bit RSA key for encrypted mode", description="Write an RSA key (PKCS#1 PEM)."
     )
     keygen.add_argument("-o", "--output", metavar="FILE", required=True)
+
+    rec = sub.add_parser(
+        "record",
+        help="capture 3301 from a real OpenD into fixture files",
+        description="Connect to an OpenD as a client and capture 3301 rows (every market and type unless narrowed) "
+        "into DIR/fixtures/option_market_statistic.csv, which `serve --fixtures` loads. Keeps under the "
+        "gateway's request limit on its own.",
+    )
+    rec.add_argument("--opend", metavar="HOST:PORT", required=True, help="the OpenD to capture from")
+    rec.add_argument("-o", "--output", metavar="DIR", required=True, help="directory to write (added to if it exists)")
+    rec.add_argument("--market", action="append", type=_market, help="a market (repeatable; default all four)")
+    rec.add_argument("--type", action="append", dest="data_type", type=_dtype, help="VOLUME or OPEN_INTEREST")
+    rec.add_argument("--begin", help="first day, YYYY-MM-DD (default: a year before --end)")
+    rec.add_argument("--end", help="last day, YYYY-MM-DD (default: today)")
+    rec.add_argument("--rsa-key", metavar="PEM", help="the OpenD's RSA key, when it runs encrypted")
+    rec.add_argument("--rate", default="60/30s", help="requests allowed per window, pages included (60/30s)")
+    rec.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each reply (15)")
+    bar = rec.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="always draw the progress bar")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw it")
 
     errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
     errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
@@ -215,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ConfigError, FixtureError) as exc:
             print(f"mock-opend: error: {exc}", file=sys.stderr)
             return 2
+    if args.command == "record":
+        return _record_command(args)
     if args.command == "keygen":
         from .crypto import generate_key_pem
 
@@ -241,11 +276,66 @@ def main(argv: Sequence[str] | None = None) -> int:
             return loop.run_until_complete(_serve(settings, args.config))
         finally:
             loop.close()
-    except (ConfigError, FixtureError, CryptoError, RuntimeError) as exc:
+    except (ConfigError, FixtureError, CryptoError, StubError, RuntimeError) as exc:
         print(f"mock-opend: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _record_command(args: argparse.Namespace) -> int:
+    from datetime import date, timedelta
+
+    from .capture import Capture, CaptureError
+    from .config import parse_address
+    from .crypto import RsaKey
+    from .rate_limit import parse_rate
+    from .statistics import add_years
+
+    def fail(msg: str) -> int:
+        print(f"mock-opend record: error: {msg}", file=sys.stderr)
+        return 2
+
+    address = parse_address(args.opend)
+    if address is None:
+        return fail(f"--opend must be HOST:PORT, got {args.opend!r}")
+    try:
+        end = date.fromisoformat(args.end) if args.end else date.today()
+        begin = date.fromisoformat(args.begin) if args.begin else add_years(end, -1) + timedelta(days=1)
+    except ValueError as exc:
+        return fail(f"--begin/--end: {exc} (YYYY-MM-DD)")
+    if begin > end:
+        return fail(f"--begin {begin} is after --end {end}")
+    try:
+        rate = parse_rate(args.rate)
+    except ValueError as exc:
+        return fail(str(exc))
+    if rate is None:
+        return fail("--rate cannot be off: the gateway limits 3301")
+    if not 0 < args.timeout <= 3600:
+        return fail("--timeout must be 0 < s <= 3600")
+    try:
+        rsa = RsaKey.load(args.rsa_key) if args.rsa_key else None
+        capture = Capture(*address, args.output, rsa=rsa, timeout=args.timeout, rate=rate, progress=args.progress)
+        markets = args.market or list(OptionMarket)
+        types = args.data_type or list(DataType)
+        result = capture.run(markets, types, begin, end)
+    except (CaptureError, CryptoError, FixtureError, OSError) as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    summary = {
+        "fixtures": str(capture.fixture_path),
+        "queries": result.queries,
+        "requests": result.requests,
+        "rows": result.rows,
+        "rows_in_file": capture.recorder.stats.rows,
+        "waited_seconds": round(result.waited, 1),
+        "failures": result.failures,
+        "notes": capture.recorder.stats.skipped[:20],
+    }
+    print(json.dumps(summary, ensure_ascii=False))
+    return 1 if result.failures else 0
 
 
 def vars_of(spec: Any) -> dict[str, Any]:

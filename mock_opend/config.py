@@ -83,6 +83,16 @@ class Config:
     journal_max_bytes: int = 64 << 20  # an estimate of what the journal holds; the oldest entries go first
     page_key_secret: str | None = None  # None: random per process; set it for keys that survive a restart
     event_loop: str = "asyncio"  # or "uvloop" (the `fast` extra)
+    # record and replay (README, "Record once, test offline")
+    upstream: str | None = None  # HOST:PORT of a real OpenD: relay what mock-opend does not answer itself
+    upstream_3301: bool = False  # relay 3301 too instead of serving it
+    upstream_rsa_key: str | None = None  # the upstream's RSA key, when it runs encrypted
+    upstream_timeout: float = 10.0  # seconds for connect + InitConnect, and for each relayed reply
+    upstream_max_inflight: int = 64  # relayed requests of one connection awaiting replies; more wait unread
+    record: str | None = None  # directory: relayed replies become stubs and 3301 fixtures
+    record_redact: list[str] = field(default_factory=list)  # more fields never written (names or dotted paths)
+    stubs: list[str] = field(default_factory=list)  # directories of stub files to answer from
+    stub_ignore: list[str] = field(default_factory=list)  # fields left out of matching, for every stub
 
     def validate(self) -> Config:
         def need(ok: bool, msg: str) -> None:
@@ -167,6 +177,7 @@ class Config:
             "page_key_secret must be a string of at least 8 characters",
         )
         need(self.event_loop in EVENT_LOOPS, f"event_loop must be one of {', '.join(EVENT_LOOPS)}")
+        self._validate_record_replay(need)
         for name in ("init_timeout", "idle_timeout", "frame_timeout", "send_timeout", "ws_heartbeat"):
             value = getattr(self, name)
             need(
@@ -192,6 +203,41 @@ class Config:
         )
         return self
 
+    def _validate_record_replay(self, need: Any) -> None:
+        from .stubs import check_rule
+
+        if self.upstream is not None:
+            need(
+                isinstance(self.upstream, str) and parse_address(self.upstream) is not None,
+                f"upstream must be HOST:PORT (port 1..65535), got {self.upstream!r}",
+            )
+        need(isinstance(self.upstream_3301, bool), "upstream_3301 must be true or false")
+        need(self.upstream_rsa_key is None or isinstance(self.upstream_rsa_key, str), "upstream_rsa_key must be a path")
+        need(
+            isinstance(self.upstream_timeout, int | float)
+            and not isinstance(self.upstream_timeout, bool)
+            and 0 < self.upstream_timeout <= 3600,
+            f"upstream_timeout must be a number of seconds, 0 < s <= 3600, got {self.upstream_timeout!r}",
+        )
+        need(
+            _is_int(self.upstream_max_inflight) and 1 <= self.upstream_max_inflight <= 10000,
+            "upstream_max_inflight must be 1..10000",
+        )
+        need(self.record is None or (isinstance(self.record, str) and bool(self.record)), "record must be a directory")
+        need(self.record is None or self.upstream is not None, "record needs upstream: it writes what the proxy relays")
+        need(self.upstream_3301 is False or self.upstream is not None, "upstream_3301 needs upstream")
+        for name in ("record_redact", "stubs", "stub_ignore"):
+            value = getattr(self, name)
+            need(
+                isinstance(value, list) and all(isinstance(v, str) for v in value), f"{name} must be a list of strings"
+            )
+        for name in ("record_redact", "stub_ignore"):
+            for rule in getattr(self, name):
+                try:
+                    check_rule(rule)
+                except ValueError as exc:
+                    raise ConfigError(f"{name}: {exc}") from None
+
     @property
     def ws_enabled(self) -> bool:
         return self.ws_port not in (None, "off")
@@ -211,6 +257,15 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
+
+
+def parse_address(text: str) -> tuple[str, int] | None:
+    """('host', port) from 'HOST:PORT' (IPv6 as '[::1]:PORT'), or None."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
 
 
 def _is_int(value: object) -> bool:
@@ -237,8 +292,15 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         if not isinstance(fx, list):
             raise ConfigError(f"{p}: fixtures must be a path or a list of paths")
         data["fixtures"] = [str((p.parent / f) if not Path(f).is_absolute() else Path(f)) for f in fx]
-    if isinstance(data.get("rsa_key"), str) and not Path(data["rsa_key"]).is_absolute():
-        data["rsa_key"] = str(p.parent / data["rsa_key"])
+    for key in ("rsa_key", "upstream_rsa_key", "record"):
+        if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+            data[key] = str(p.parent / data[key])
+    if isinstance(data.get("stubs"), str):
+        data["stubs"] = [data["stubs"]]
+    if isinstance(data.get("stubs"), list):
+        data["stubs"] = [
+            str(p.parent / d) if isinstance(d, str) and not Path(d).is_absolute() else d for d in data["stubs"]
+        ]
     if "now" in data and not isinstance(data["now"], str):
         data["now"] = data["now"].isoformat()  # TOML dates and datetimes
     if "history_start" in data and isinstance(data["history_start"], date):

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
+import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from . import errors as E
 from .body import BodyError, decode_body, encode_body
@@ -30,6 +32,8 @@ from .frame import FMT_JSON, FMT_PROTOBUF, Frame, FrameDecoder, FramingError, en
 from .gateway import PROTO_INIT_CONNECT, PROTOCOLS, SUPPORTED, Gateway, ProtoSpec, Session
 from .journal import JournalEntry
 from .messages import ErrorResponse
+from .proto_ids import label, message_types, name_of
+from .stubs import NearMiss, PushStub, Stub, StubError, show
 
 log = logging.getLogger("mock_opend.request")
 
@@ -48,12 +52,44 @@ class Close:
     reset: bool = False  # abort with RST instead of an orderly close
 
 
-Action = Send | Close
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """Send this request upstream; hand the outcome to ``relay_done(token, …)``."""
+
+    token: int
+    proto_id: int
+    fmt: int
+    body: bytes
 
 
-def error_message(
-    spec: ProtoSpec | None, err: ErrorSpec | None, text: str, ret_type: int = 0, err_code: int | None = None
-) -> Any:
+Action = Send | Close | Relay
+
+
+class _Shape:
+    """Just enough of a ProtoSpec to build an error reply in a relayed protocol's Response."""
+
+    def __init__(self, response: type[Message]) -> None:
+        self.response = response
+
+
+def response_spec(proto_id: int) -> Any:
+    """Something with a ``response`` class for ``proto_id`` (None when its shape is unknown)."""
+    types = message_types(proto_id)
+    return None if types is None else _Shape(types[1])
+
+
+def _decoded_request(proto_id: int, fmt: int, body: bytes) -> Message | None:
+    """The request as a message for the journal, when its shape is known and it decodes."""
+    types = message_types(proto_id)
+    if types is None or types[0] is None:
+        return None
+    try:
+        return decode_body(fmt, body, types[0])
+    except BodyError:
+        return None
+
+
+def error_message(spec: Any, err: ErrorSpec | None, text: str, ret_type: int = 0, err_code: int | None = None) -> Any:
     """An error reply in the proto's own Response type (all share fields 1-3)."""
     msg = spec.response() if spec is not None else ErrorResponse()
     msg.retType = err.ret_type if err is not None else ret_type
@@ -75,6 +111,9 @@ class Outcome:
     entry: JournalEntry
     t0: int
     body: bytes | None = None  # the reply already encoded as protobuf (retType 0)
+    encoded: bytes | None = None  # the reply already encoded in reply_fmt (a stub's or the upstream's)
+    pushes: tuple[PushStub, ...] = ()
+    relay: bytes | None = None  # the request body to relay upstream; the reply comes later
 
     @property
     def message(self) -> Any:
@@ -84,6 +123,8 @@ class Outcome:
         return self._message
 
     def encode(self, lang: str) -> bytes:
+        if self.encoded is not None:
+            return self.encoded
         if self.body is not None and self.reply_fmt == FMT_PROTOBUF:
             return self.body
         try:
@@ -94,13 +135,25 @@ class Outcome:
             return encode_body(self.reply_fmt, fallback)
 
 
+def reply_status(fmt: int, data: bytes) -> tuple[int | None, str]:
+    """(retType, retMsg) of any reply body: every Response has them as fields 1 and 2."""
+    try:
+        if fmt == FMT_JSON:
+            doc = json.loads(data)
+            return (doc.get("retType"), str(doc.get("retMsg", ""))) if isinstance(doc, dict) else (None, "")
+        head = ErrorResponse.FromString(data)
+        return (head.retType if head.HasField("retType") else None), head.retMsg
+    except (ValueError, DecodeError, RuntimeError):
+        return None, ""
+
+
 class Processor:
     """Checks, dispatch, journal and log for one request of one session."""
 
     def __init__(self, gateway: Gateway, session: Session, protocols: dict[int, ProtoSpec] | None = None) -> None:
         self.gateway = gateway
         self.session = session
-        self.protocols = PROTOCOLS if protocols is None else protocols
+        self.protocols = gateway.protocols if protocols is None else protocols
 
     def process(
         self,
@@ -117,6 +170,10 @@ class Processor:
         gw = self.gateway
         spec = self.protocols.get(proto_id)
         reply_body: bytes | None = None
+        encoded: bytes | None = None
+        relay: bytes | None = None
+        pushes: tuple[PushStub, ...] = ()
+        message: Message | None = None
         entry = self._entry(proto_id, serial, FMT_NAMES.get(fmt, f"unknown({fmt})"), body_len, sha1_ok)
         try:
             if early_error is not None:
@@ -125,34 +182,99 @@ class Processor:
                 raise ServerError(E.SHA1_MISMATCH, proto_id=proto_id, serial=serial)
             if fmt not in FMT_NAMES:
                 raise ServerError(E.BAD_FORMAT, fmt=fmt)
-            if spec is None:
-                raise ServerError(E.UNKNOWN_PROTO, proto_id=proto_id, supported=SUPPORTED)
-            if spec.needs_init and not self.session.initialized:
-                raise ServerError(E.NOT_INITIALIZED, proto_id=proto_id)
-            try:
-                request = decode_body(fmt, body, spec.request)
-            except BodyError as exc:
-                raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
-            entry.request = request
-            reply = spec.handler(gw, self.session, request)
-            message: Message | None = reply.message
-            reply_body = reply.body
-            entry.rows, entry.next_key = reply.rows, reply.next_key
+            if spec is not None and not gw.served_elsewhere(proto_id):
+                if spec.needs_init and not self.session.initialized:
+                    raise ServerError(E.NOT_INITIALIZED, proto_id=proto_id)
+                try:
+                    request = decode_body(fmt, body, spec.request)
+                except BodyError as exc:
+                    raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
+                entry.request = request
+                reply = spec.handler(gw, self.session, request)
+                message, reply_body, pushes = reply.message, reply.body, reply.pushes
+                entry.rows, entry.next_key = reply.rows, reply.next_key
+            else:
+                encoded, pushes, relay = self._elsewhere(proto_id, fmt, body, spec, entry)
+                if relay is None and encoded is None:  # no stub, no upstream: a handler here after all
+                    assert spec is not None
+                    request = decode_body(fmt, body, spec.request)
+                    entry.request = request
+                    reply = spec.handler(gw, self.session, request)
+                    message, reply_body, pushes = reply.message, reply.body, reply.pushes
+                    entry.rows, entry.next_key = reply.rows, reply.next_key
         except ServerError as exc:
-            message = error_message(spec, exc.spec, exc.message(gw.lang))
+            message = error_message(spec or response_spec(proto_id), exc.spec, exc.message(gw.lang))
+            encoded = relay = None
+            pushes = ()
             entry.error = exc.spec.name
+            entry.source = "mock"
+        except BodyError as exc:
+            message = error_message(spec, E.BAD_BODY, E.BAD_BODY.render(gw.lang, proto_id=proto_id, detail=str(exc)))
+            entry.error = E.BAD_BODY.name
         except Exception as exc:  # a bug: answer, log, keep serving
             logging.getLogger("mock_opend").exception("handler failed for proto %s", proto_id)
             message = error_message(spec, E.INTERNAL, E.INTERNAL.render(gw.lang, detail=repr(exc)))
+            encoded = relay = None
+            pushes = ()
             entry.error = E.INTERNAL.name
 
         fault = gw.faults.take(proto_id, self.session.conn_id)
         if fault is not None and fault.kind == "error":
-            message = error_message(spec, None, fault.ret_msg, fault.ret_type, fault.err_code)
-            reply_body = None
+            message = error_message(
+                spec or response_spec(proto_id), None, fault.ret_msg, fault.ret_type, fault.err_code
+            )
+            reply_body = encoded = relay = None
+            pushes = ()
             entry.rows = entry.next_key = None
+            entry.source = "fault"
         reply_fmt = fmt if fmt in FMT_NAMES else FMT_PROTOBUF
-        return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body)
+        return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body, encoded, pushes, relay)
+
+    def _elsewhere(
+        self, proto_id: int, fmt: int, body: bytes, spec: ProtoSpec | None, entry: JournalEntry
+    ) -> tuple[bytes | None, tuple[PushStub, ...], bytes | None]:
+        """A stub's reply, or the body to relay upstream; (None, (), None) when
+        neither applies and a handler here answers.  Raises ServerError."""
+        gw = self.gateway
+        if not self.session.initialized:
+            raise ServerError(E.NOT_INITIALIZED, proto_id=proto_id)
+        entry.request = _decoded_request(proto_id, fmt, body)
+        near: NearMiss | None = None
+        if gw.stubs.has(proto_id):
+            try:
+                found = gw.stubs.match(proto_id, fmt, body)
+            except BodyError as exc:
+                raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
+            if isinstance(found, Stub):
+                try:
+                    data = found.reply_bytes(fmt)
+                except StubError as exc:
+                    raise ServerError(E.STUB_FORMAT, detail=str(exc)) from None
+                entry.source = "stub"
+                entry.extra["stub"] = found.id
+                entry.ret_type, entry.ret_msg = reply_status(fmt, data)
+                if gw.recorder is not None:
+                    gw.recorder.note_request(self.session.conn_id, proto_id, time.time())
+                return data, tuple(found.pushes), None
+            near = found
+        if gw.relays(proto_id):
+            entry.source = "upstream"
+            return None, (), body
+        if spec is not None:
+            return None, (), None
+        if near is not None and near.stub is not None:
+            raise ServerError(
+                E.NO_STUB_MATCH,
+                proto=label(proto_id),
+                stub=near.stub.id,
+                count=near.candidates,
+                path=near.path,
+                want=show(near.stub_value),
+                got=show(near.request_value),
+            )
+        if len(gw.stubs):
+            raise ServerError(E.NO_STUB, proto=label(proto_id), count=len(gw.stubs))
+        raise ServerError(E.UNKNOWN_PROTO, proto_id=proto_id, name=name_of(proto_id), supported=SUPPORTED)
 
     def _entry(self, proto_id: int, serial: int, fmt: str, body_len: int, sha1_ok: bool) -> JournalEntry:
         gw = self.gateway
@@ -185,7 +307,9 @@ class Processor:
     def finish(self, outcome: Outcome) -> None:
         """Journal and log a request once its reply is built."""
         entry, fault = outcome.entry, outcome.fault
-        if outcome.body is not None and outcome._message is None:
+        if outcome.encoded is not None:
+            pass  # retType and retMsg were read from the stub's or the upstream's reply
+        elif outcome.body is not None and outcome._message is None:
             entry.ret_type, entry.ret_msg = 0, ""  # a pre-encoded reply is a success
         else:
             entry.ret_type = getattr(outcome.message, "retType", None)
@@ -208,9 +332,61 @@ class Processor:
                     "ret_type": entry.ret_type,
                     "rows": None if entry.rows is None else len(entry.rows),
                     "fault": None if fault is None else fault.kind,
+                    "source": entry.source,
                     "us": entry.duration_us,
                 },
             )
+
+
+def push_body(push: PushStub, push_fmt: int) -> tuple[int, bytes]:
+    """(fmt, body) of a stub's push in the session's push format (protobuf when
+    the push's shape is unknown)."""
+    if push_fmt == FMT_JSON:
+        types = message_types(push.proto_id)
+        if types is not None:
+            return FMT_JSON, encode_body(FMT_JSON, types[1].FromString(push.wire))
+    return FMT_PROTOBUF, push.wire
+
+
+def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, request: bytes, result: Any) -> None:
+    """Put the upstream's reply, or why there is none, into ``outcome``; record a success."""
+    from .relay import Relayed
+
+    gw, session, entry = processor.gateway, processor.session, outcome.entry
+    if not isinstance(result, Relayed):
+        text = result.spec.render(gw.lang, **result.params)
+        outcome._message = error_message(response_spec(proto_id), result.spec, text)
+        entry.error = result.spec.name
+        entry.source = "mock"
+        return
+    outcome.encoded = result.body
+    entry.ret_type, entry.ret_msg = reply_status(outcome.reply_fmt, result.body)
+    if gw.recorder is not None and entry.ret_type == 0:
+        entry.extra["record"] = gw.recorder.exchange(
+            session.conn_id,
+            proto_id,
+            outcome.reply_fmt,
+            request,
+            result.body,
+            server_ver=result.server_ver,
+            secrets=(*result.secrets, session.conn_id),
+            now=time.time(),
+        )
+
+
+def journal_push(processor: Processor, proto_id: int, serial: int, fmt: int, body: bytes, secrets: Any) -> None:
+    """Journal (and record) a push the upstream sent."""
+    gw, session = processor.gateway, processor.session
+    entry = processor._entry(proto_id, serial, FMT_NAMES.get(fmt, f"unknown({fmt})"), len(body), True)
+    entry.source = "upstream"
+    entry.extra["push"] = True
+    entry.ret_type, entry.ret_msg = reply_status(fmt, body)
+    if gw.recorder is not None:
+        keep_out = (*secrets, session.conn_id)
+        entry.extra["record"] = gw.recorder.push(
+            session.conn_id, proto_id, serial, fmt, body, secrets=keep_out, now=time.time()
+        )
+    gw.journal.add(entry)
 
 
 def apply_fault(fault: Fault | None, out: bytes, corrupt: slice) -> tuple[list[Action], bool]:
@@ -257,6 +433,8 @@ class Connection:
         self.pending: collections.deque[Frame | FramingError] = collections.deque()
         self.connected_at = self.last_activity = now
         self.partial_since: float | None = None
+        self.relaying: dict[int, tuple[Outcome, int, int, bytes]] = {}  # token → the request awaiting the upstream
+        self._tokens = itertools.count(1)
 
     @property
     def conn_id(self) -> int:
@@ -348,6 +526,15 @@ class Connection:
         outcome = self.processor.process(
             h.proto_id, h.serial, h.fmt, body, h.body_len, sha1_ok=sha1_ok, early_error=early
         )
+        if outcome.relay is not None:
+            token = next(self._tokens)
+            self.relaying[token] = (outcome, h.proto_id, h.serial, body)
+            return [Relay(token, h.proto_id, outcome.reply_fmt, outcome.relay)]
+        return self._reply(outcome, h.proto_id, h.serial, rsa_init)
+
+    def _reply(self, outcome: Outcome, proto_id: int, serial: int, rsa_init: bool = False) -> list[Action]:
+        """Encode, encrypt, frame, apply the fault, journal: the actions for one reply."""
+        gw = self.gateway
         plaintext = outcome.encode(gw.lang)
         wire = plaintext
         if self.aes is not None:
@@ -359,14 +546,45 @@ class Connection:
                 wire = gw.rsa.encrypt(plaintext)
                 self.aes = new_aes
                 outcome.entry.extra["encryption"] = new_aes.mode if new_aes else None
-        out = encode_frame(h.proto_id, h.serial, wire, fmt=outcome.reply_fmt, plaintext=plaintext)
+        out = encode_frame(proto_id, serial, wire, fmt=outcome.reply_fmt, plaintext=plaintext)
         actions, closing = apply_fault(outcome.fault, out, slice(16, 36))
         if self.refusing and not closing:
             actions.append(Close("too many connections"))
             closing = True
+        if outcome.pushes and not closing:
+            actions.extend(self._stub_pushes(outcome))
         self.closed = self.closed or closing
         self.processor.finish(outcome)
         return actions
+
+    def _stub_pushes(self, outcome: Outcome) -> list[Action]:
+        out: list[Action] = []
+        for p in outcome.pushes:
+            fmt, body = push_body(p, self.session.push_fmt)
+            out.append(Send(self._frame(p.proto_id, p.serial, fmt, body), delay=p.after_ms / 1000.0))
+        outcome.entry.extra["pushes"] = len(outcome.pushes)
+        return out
+
+    def _frame(self, proto_id: int, serial: int, fmt: int, plaintext: bytes) -> bytes:
+        wire = self.aes.encrypt(plaintext) if self.aes is not None else plaintext
+        return encode_frame(proto_id, serial, wire, fmt=fmt, plaintext=plaintext)
+
+    # -- relayed requests and upstream pushes (the I/O shell calls these) -------------------------
+    def relay_done(self, token: int, result: Any) -> list[Action]:
+        """The actions for a relayed request once the upstream answered (or failed to)."""
+        pending = self.relaying.pop(token, None)
+        if pending is None or self.closed:
+            return []
+        outcome, proto_id, serial, request = pending
+        settle_relayed(self.processor, outcome, proto_id, request, result)
+        return self._reply(outcome, proto_id, serial)
+
+    def push(self, proto_id: int, serial: int, fmt: int, body: bytes, secrets: tuple[Any, ...] = ()) -> list[Action]:
+        """Forward a push the upstream sent (plaintext ``body``), and journal it."""
+        if self.closed:
+            return []
+        journal_push(self.processor, proto_id, serial, fmt, body, secrets)
+        return [Send(self._frame(proto_id, serial, fmt, body))]
 
     # -- broken stream -------------------------------------------------------
     def _framing_error(self, event: FramingError) -> list[Action]:

@@ -103,9 +103,11 @@ UNKNOWN_PROTO = _spec(
     "UNKNOWN_PROTO",
     RET_FAILED,
     1007,
-    "不支持的协议 ID {proto_id}（mock-opend 支持 {supported}）",
-    "unsupported proto id {proto_id} (mock-opend serves {supported})",
-    "any proto id other than 1001, 1002, 1004 and 3301",
+    "不支持的协议 ID {proto_id}（{name}）：mock-opend 自身只提供 {supported}；"
+    "用 --stubs 回放录制的存根，或用 --upstream 转发到真实 OpenD",
+    "unsupported proto id {proto_id} ({name}): mock-opend itself serves {supported}; "
+    "replay recorded stubs with --stubs, or relay to a real OpenD with --upstream",
+    "a proto id mock-opend does not serve, with no stub loaded for it and no upstream",
 )
 NOT_INITIALIZED = _spec(
     "NOT_INITIALIZED",
@@ -265,4 +267,57 @@ TOO_MANY_CONNECTIONS = _spec(
     "连接数已达上限（{limit}），拒绝本连接；连接将关闭",
     "too many connections (limit {limit}); this one is refused and will be closed",
     "a connection beyond max_connections: its first request gets this reply, then it is closed",
+)
+
+
+# --- stubs and the upstream (record and replay) ------------------------------------------------
+NO_STUB_MATCH = _spec(
+    "NO_STUB_MATCH",
+    RET_FAILED,
+    1015,
+    "没有与请求匹配的存根：{proto}；最接近的是 {stub}（共 {count} 个），"
+    "第一个不同的字段 {path}：存根为 {want}，请求为 {got}",
+    "no stub matches this {proto} request; the nearest is {stub} (of {count}): "
+    "first difference at {path}: stub has {want}, request has {got}",
+    "stubs are loaded for the protocol, none matches the request, and there is no upstream",
+)
+NO_STUB = _spec(
+    "NO_STUB",
+    RET_FAILED,
+    1016,
+    "没有 {proto} 的存根（已加载 {count} 个其他协议的存根），也没有配置上游 OpenD",
+    "no stub for {proto} ({count} stubs are loaded for other protocols) and no upstream OpenD is configured",
+    "stubs are loaded, none for this protocol, and there is no upstream",
+)
+STUB_FORMAT = _spec(
+    "STUB_FORMAT",
+    RET_FAILED,
+    1017,
+    "存根无法以请求的格式回复：{detail}",
+    "the stub cannot answer in the request's format: {detail}",
+    "a stub of a protocol whose shape mock-opend does not know, asked in the other body format",
+)
+UPSTREAM_UNREACHABLE = _spec(
+    "UPSTREAM_UNREACHABLE",
+    -200,
+    1020,
+    "无法连接上游 OpenD {upstream}：{detail}；{proto} 未转发",
+    "cannot reach the upstream OpenD at {upstream}: {detail}; {proto} was not relayed",
+    "the upstream refuses the connection, does not accept it within upstream_timeout, or refuses InitConnect",
+)
+UPSTREAM_TIMEOUT = _spec(
+    "UPSTREAM_TIMEOUT",
+    -100,
+    1021,
+    "上游 OpenD {upstream} 在 {timeout} 秒内没有回复 {proto}",
+    "the upstream OpenD at {upstream} did not answer {proto} within {timeout} s",
+    "a relayed request gets no reply within upstream_timeout (the late reply, if any, is dropped)",
+)
+UPSTREAM_LOST = _spec(
+    "UPSTREAM_LOST",
+    -200,
+    1022,
+    "与上游 OpenD {upstream} 的连接已断开（{detail}），{proto} 没有得到回复",
+    "the link to the upstream OpenD at {upstream} dropped ({detail}) before it answered {proto}",
+    "the upstream closes the link, or sends bytes that are not OpenD frames, while requests are relayed",
 )

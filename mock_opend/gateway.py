@@ -31,11 +31,15 @@ from .journal import Journal
 from .paging import PageKeys
 from .rate_limit import RateLimiter, parse_rate
 from .statistics import StatisticService, encode_page
+from .stubs import PushStub, StubStore
 
 PROTO_INIT_CONNECT: Final = 1001
 PROTO_GET_GLOBAL_STATE: Final = 1002
 PROTO_KEEP_ALIVE: Final = 1004
 PROTO_OPTION_MARKET_STATISTIC: Final = 3301
+# Always answered here, whatever stubs or upstream say: they belong to the session.
+# (1 is the WebSocket port's Init command.)
+SESSION_PROTOS: Final = frozenset({1, PROTO_INIT_CONNECT, PROTO_GET_GLOBAL_STATE, PROTO_KEEP_ALIVE})
 
 # Process-wide: the SDK keys a process-wide table by connID, so two mock servers
 # in one test process must never hand out the same id.
@@ -70,6 +74,7 @@ class Reply:
     rows: list[Any] | None = None
     next_key: bytes | None = None
     body: bytes | None = None
+    pushes: tuple[PushStub, ...] = ()  # sent after the reply (a stub's recorded pushes)
 
 
 Handler = Callable[["Gateway", Session, Any], Reply]
@@ -101,6 +106,26 @@ class Gateway:
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()
         self.rsa: RsaKey | None = RsaKey.load(config.rsa_key) if config.rsa_key else None
+        # the handlers of this gateway: the four served protocols, plus any an embedder adds
+        self.protocols: dict[int, ProtoSpec] = dict(PROTOCOLS)
+        self.stubs = StubStore(config.stub_ignore)
+        for directory in config.stubs:
+            self.stubs.load_dir(directory)
+        self.upstream: Any = None  # relay.UpstreamSettings when proxying
+        self.recorder: Any = None  # recorder.Recorder with --record
+        if config.upstream is not None:
+            from .config import parse_address
+            from .relay import UpstreamSettings
+
+            address = parse_address(config.upstream)
+            assert address is not None
+            rsa = RsaKey.load(config.upstream_rsa_key) if config.upstream_rsa_key else None
+            self.upstream = UpstreamSettings(address[0], address[1], rsa, config.upstream_timeout)
+        if config.record is not None:
+            from .recorder import Recorder
+
+            live = self.stubs if config.stubs else None  # spy mode: what is recorded is answered from next time
+            self.recorder = Recorder(config.record, config.record_redact, config.stub_ignore, live)
 
     @property
     def lang(self) -> str:
@@ -127,8 +152,20 @@ class Gateway:
         if self.dataset.model.profile != profile:
             self.dataset.set_model(SyntheticModel(self.config.seed, profile))
 
+    def relays(self, proto_id: int) -> bool:
+        """Whether a request of ``proto_id`` that no stub answers goes upstream."""
+        if self.upstream is None or proto_id in SESSION_PROTOS:
+            return False
+        return proto_id != PROTO_OPTION_MARKET_STATISTIC or self.config.upstream_3301
+
+    def served_elsewhere(self, proto_id: int) -> bool:
+        """True when a stub or the upstream may answer ``proto_id`` instead of a handler here."""
+        return proto_id not in SESSION_PROTOS and (self.stubs.has(proto_id) or self.relays(proto_id))
+
     def connection_closed(self, session: Session) -> None:
         self.rate_limiter.forget(session.conn_id)
+        if self.recorder is not None:
+            self.recorder.connection_closed(session.conn_id)
 
     def reset(self) -> None:
         """Back to a clean state: rate-limit windows, journal and faults (not the clock)."""

@@ -45,6 +45,7 @@ class JournalEntry:
     duration_us: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     cost: int = 0  # estimated bytes held, set when added
+    source: str = "mock"  # who answered: mock | stub | upstream | fault (README, "Record once, test offline")
 
     def to_dict(self) -> dict[str, Any]:
         request = None
@@ -68,6 +69,7 @@ class JournalEntry:
             "rows": None if self.rows is None else [r.as_dict() for r in self.rows],
             "next_key": self.next_key.decode("latin-1") if self.next_key is not None else None,
             "duration_us": self.duration_us,
+            "answered_by": self.source,
             **self.extra,
         }
 

@@ -29,9 +29,10 @@ from typing import Any
 
 from .clock import Clock
 from .config import Config, build_config, is_loopback
-from .connection import Action, Connection, Send
+from .connection import Action, Connection, Relay, Send
 from .gateway import Gateway
 from .http_guard import SlotPool
+from .stubs import Stub, StubStore
 
 log = logging.getLogger("mock_opend")
 SWEEP_INTERVAL = 0.25  # seconds between deadline checks
@@ -57,6 +58,9 @@ class _TcpProtocol(asyncio.Protocol):
         self._held = False  # reading paused because _queued is over the write budget
         self._slot = False  # holds one of the server's connection slots
         self._closing_since: float | None = None
+        self.relay: Any = None  # relay.Relay: this client's link to the upstream, opened on first use
+        self._inflight = 0  # relayed requests awaiting the upstream
+        self._relays: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio classes
@@ -86,14 +90,22 @@ class _TcpProtocol(asyncio.Protocol):
         """Handle buffered frames until none is left or the client stops reading."""
         conn = self.conn
         assert conn is not None
-        while conn.pending and not self._paused and not self._held and not conn.closed:
-            actions = conn.next_actions()
-            if self._queue or any(isinstance(a, Send) and a.delay > 0 for a in actions):
-                self._enqueue(actions)
-            else:
-                for action in actions:
-                    if not self._perform(action):
-                        return
+        while conn.pending and self._reading and not conn.closed:
+            if not self._emit(conn.next_actions()):
+                return
+
+    @property
+    def _reading(self) -> bool:
+        """Not paused for any reason: the client reads, the write budget has room, and
+        fewer than upstream_max_inflight requests await the upstream."""
+        return not self._paused and not self._held and self._inflight < self.server.config.upstream_max_inflight
+
+    def _emit(self, actions: list[Action]) -> bool:
+        """Perform actions now, or queue them behind delayed ones; False once closed."""
+        if self._queue or any(isinstance(a, Send) and a.delay > 0 for a in actions):
+            self._enqueue(actions)
+            return True
+        return all(self._perform(action) for action in actions)
 
     # -- writing, in order, some of it later ---------------------------------------------
     def _enqueue(self, actions: list[Action]) -> None:
@@ -108,8 +120,9 @@ class _TcpProtocol(asyncio.Protocol):
             self._timer = loop.call_at(self._queue[0][0], self._flush)
         if self._queued >= self.server.config.write_buffer_limit and not self._held:
             # delayed replies count against the write budget: stop reading until they go out
+            was_reading = self._reading
             self._held = True
-            if self.transport is not None and not self._paused:
+            if self.transport is not None and was_reading:
                 self.transport.pause_reading()
 
     def _flush(self, *, now: bool = False) -> None:
@@ -127,7 +140,7 @@ class _TcpProtocol(asyncio.Protocol):
             self._timer = loop.call_at(self._queue[0][0], self._flush)
         if self._held and self._queued < self.server.config.write_buffer_limit // 2:
             self._held = False
-            if self.transport is not None and not self._paused and not self.transport.is_closing():
+            if self.transport is not None and self._reading and not self.transport.is_closing():
                 self.transport.resume_reading()
                 self._drain()
 
@@ -139,6 +152,9 @@ class _TcpProtocol(asyncio.Protocol):
         if isinstance(action, Send):
             transport.write(action.data)
             return True
+        if isinstance(action, Relay):
+            self._start_relay(action)
+            return True
         if action.reset:
             sock = transport.get_extra_info("socket")
             if sock is not None:
@@ -149,16 +165,62 @@ class _TcpProtocol(asyncio.Protocol):
             self._closing_since = time.monotonic()
         return False
 
+    # -- relaying to the upstream ----------------------------------------------------------------
+    def _start_relay(self, action: Relay) -> None:
+        assert self.conn is not None
+        if self.relay is None:
+            from .relay import Relay as UpstreamRelay
+
+            session = self.conn.session
+            self.relay = UpstreamRelay(
+                self.server.gateway.upstream,
+                self._on_push,
+                push_fmt=session.push_fmt,
+                language=session.language or "Python",
+            )
+            if self._paused:
+                self.relay.pause_reading()
+        was_reading = self._reading
+        self._inflight += 1
+        if was_reading and not self._reading and self.transport is not None:
+            self.transport.pause_reading()  # enough in flight: the next requests wait in the socket
+        task = asyncio.get_running_loop().create_task(self._relay_one(action))
+        self._relays.add(task)
+        task.add_done_callback(self._relays.discard)
+
+    async def _relay_one(self, action: Relay) -> None:
+        try:
+            result = await self.relay.call(action.proto_id, action.fmt, action.body)
+        finally:
+            was_reading = self._reading
+            self._inflight -= 1
+        if self.conn is None or self.transport is None or self.transport.is_closing():
+            return
+        self._emit(self.conn.relay_done(action.token, result))
+        if not was_reading and self._reading:
+            self.transport.resume_reading()
+            self._drain()
+
+    def _on_push(self, event: Any) -> None:
+        if self.conn is None or self.transport is None or self.transport.is_closing():
+            return
+        self._emit(self.conn.push(event.proto_id, event.serial, event.fmt, event.body, self.relay.secrets))
+
     # -- back-pressure: a client that does not read stops being read ---------------------------
     def pause_writing(self) -> None:
+        was_reading = self._reading
         self._paused = True
         self._paused_since = time.monotonic()
-        if self.transport is not None and not self._held:
+        if self.transport is not None and was_reading:
             self.transport.pause_reading()
+        if self.relay is not None:
+            self.relay.pause_reading()  # pushes wait at the upstream, not here
 
     def resume_writing(self) -> None:
         self._paused = False
-        if self.transport is not None and not self.transport.is_closing() and not self._held:
+        if self.relay is not None:
+            self.relay.resume_reading()
+        if self.transport is not None and not self.transport.is_closing() and self._reading:
             self.transport.resume_reading()
             self._drain()
 
@@ -194,6 +256,10 @@ class _TcpProtocol(asyncio.Protocol):
 
     def _forget(self) -> None:
         """Give the connection's slot back (once), now rather than when the loop gets to it."""
+        if self.relay is not None:
+            self.relay.close()
+        for task in list(self._relays):
+            task.cancel()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -266,6 +332,19 @@ class MockOpenD:
     def reset(self) -> None:
         """Clear rate-limit windows, the journal and faults."""
         self.gateway.reset()
+
+    @property
+    def stubs(self) -> StubStore:
+        """The stubs this server answers from (``add_json``, ``remove``, ``all``)."""
+        return self.gateway.stubs
+
+    def add_stub(self, doc: dict[str, Any]) -> Stub:
+        """Add (or replace, same id) a stub given as its JSON form; raises StubError."""
+        return self.gateway.stubs.add_json(doc, "stub", source="api")
+
+    def remove_stub(self, stub_id: str | None = None) -> int:
+        """Remove one stub by id, or all of them; how many went."""
+        return self.gateway.stubs.remove(stub_id)
 
     def connection_count(self) -> int:
         """Connections holding a slot: TCP, and every connection to the WebSocket port."""

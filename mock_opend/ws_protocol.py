@@ -11,14 +11,26 @@ keys, span policy, rate limit (shared with TCP), journal and faults.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import struct
 from typing import Any, Final
 
 from . import errors as E
-from .connection import Action, Close, Processor, Send, apply_fault, error_message
+from .connection import (
+    Action,
+    Close,
+    Outcome,
+    Processor,
+    Relay,
+    Send,
+    apply_fault,
+    error_message,
+    journal_push,
+    settle_relayed,
+)
 from .errors import ServerError
 from .frame import FMT_PROTOBUF
-from .gateway import PROTOCOLS, Gateway, ProtoSpec, Reply, Session
+from .gateway import Gateway, ProtoSpec, Reply, Session
 from .messages import message_class
 
 SIGN: Final = b"ft-v1.0\x00"
@@ -65,12 +77,9 @@ def handle_init_websocket(gw: Gateway, session: Session, req: Any) -> Reply:
     return Reply(rsp)
 
 
-WS_PROTOCOLS: Final[dict[int, ProtoSpec]] = {
-    **PROTOCOLS,
-    CMD_INIT: ProtoSpec(
-        CMD_INIT, "InitWebSocket", InitWebSocketRequest, InitWebSocketResponse, handle_init_websocket, needs_init=False
-    ),
-}
+INIT_SPEC: Final = ProtoSpec(
+    CMD_INIT, "InitWebSocket", InitWebSocketRequest, InitWebSocketResponse, handle_init_websocket, needs_init=False
+)
 
 
 class WsConnection:
@@ -80,9 +89,11 @@ class WsConnection:
         self.gateway = gateway
         self.refusing = refusing  # over max_connections: refuse the first request, then close
         self.session = gateway.new_session("ws")
-        self.processor = Processor(gateway, self.session, WS_PROTOCOLS)
+        self.processor = Processor(gateway, self.session, {**gateway.protocols, CMD_INIT: INIT_SPEC})
         self.peer = peer
         self.closed = False
+        self.relaying: dict[int, tuple[Outcome, int, int, bytes]] = {}
+        self._tokens = itertools.count(1)
 
     @property
     def conn_id(self) -> int:
@@ -108,6 +119,13 @@ class WsConnection:
         )
         was_initialized = self.session.initialized
         outcome = self.processor.process(cmd, section, FMT_PROTOBUF, body, len(body), early_error=early)
+        if outcome.relay is not None:
+            token = next(self._tokens)
+            self.relaying[token] = (outcome, cmd, section, body)
+            return [Relay(token, cmd, FMT_PROTOBUF, outcome.relay)]
+        return self._reply(outcome, cmd, section, was_initialized)
+
+    def _reply(self, outcome: Outcome, cmd: int, section: int, was_initialized: bool = True) -> list[Action]:
         payload = outcome.encode(self.gateway.lang)
         # a failed first Init ends the connection; a second Init is refused, the session goes on
         refused = (cmd == CMD_INIT and not was_initialized and outcome.entry.error is not None) or self.refusing
@@ -119,9 +137,30 @@ class WsConnection:
         if refused and not closing:
             actions.append(Close(outcome.entry.error or "init refused"))
             closing = True
+        if outcome.pushes and not closing:
+            for p in outcome.pushes:
+                push = pack_reply(p.proto_id, 0, p.wire, 0, "")
+                actions.append(Send(push, delay=p.after_ms / 1000.0))
+            outcome.entry.extra["pushes"] = len(outcome.pushes)
         self.closed = closing
         self.processor.finish(outcome)
         return actions
+
+    def relay_done(self, token: int, result: Any) -> list[Action]:
+        """The reply to a relayed request, once the upstream answered (or failed to)."""
+        pending = self.relaying.pop(token, None)
+        if pending is None or self.closed:
+            return []
+        outcome, cmd, section, request = pending
+        settle_relayed(self.processor, outcome, cmd, request, result)
+        return self._reply(outcome, cmd, section)
+
+    def push(self, proto_id: int, serial: int, fmt: int, body: bytes, secrets: tuple[Any, ...] = ()) -> list[Action]:
+        """Forward an upstream push (as section 0, which no request uses), and journal it."""
+        if self.closed:
+            return []
+        journal_push(self.processor, proto_id, serial, fmt, body, secrets)
+        return [Send(pack_reply(proto_id, 0, body, 0, ""))]
 
     def _bad_message(self, cmd: int, section: int, detail: str, size: int) -> list[Action]:
         gw = self.gateway

@@ -23,7 +23,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.web_protocol import RequestHandler
 
 from .config import Config
-from .connection import Close, Send
+from .connection import Close, Relay, Send
 from .gateway import Gateway
 from .http_guard import GuardedServer, SlotPool, serve
 from .ws_protocol import MaskCheck, WsConnection
@@ -96,6 +96,46 @@ async def start_ws_site(
         live.add(ws)
         log.debug("ws connect", extra={"conn": conn.conn_id, "peer": str(request.remote)})
         dog = asyncio.get_running_loop().create_task(_watchdog(request, conn, config))
+        relay: Any = None
+        pushing: set[asyncio.Task[Any]] = set()
+
+        async def perform(actions: list[Any]) -> bool:
+            """Do the actions in order; False once the connection is done."""
+            nonlocal relay
+            for action in actions:
+                if isinstance(action, Send):
+                    if action.delay > 0:
+                        await asyncio.sleep(action.delay)
+                    try:
+                        await asyncio.wait_for(ws.send_bytes(action.data), config.send_timeout or None)
+                    except TimeoutError:
+                        log.warning("closing connection", extra={"conn": conn.conn_id, "reason": "replies not read"})
+                        _abort(request)
+                        conn.closed = True
+                        return False
+                elif isinstance(action, Relay):  # one at a time per WebSocket: the reply is awaited here
+                    if relay is None:
+                        relay = make_relay(conn, on_push)
+                    result = await relay.call(action.proto_id, action.fmt, action.body)
+                    if not await perform(conn.relay_done(action.token, result)):
+                        return False
+                elif isinstance(action, Close):
+                    if action.reset:
+                        _abort(request, reset=True)
+                    else:
+                        await ws.close(code=1008, message=action.reason.encode()[:120])
+                    return False
+            return True
+
+        def on_push(event: Any) -> None:
+            if conn.closed or len(pushing) >= 256:  # a client this far behind loses pushes, not memory
+                return
+            task = asyncio.get_running_loop().create_task(
+                perform(conn.push(event.proto_id, event.serial, event.fmt, event.body, relay.secrets))
+            )
+            pushing.add(task)
+            task.add_done_callback(pushing.discard)
+
         try:
             while not conn.closed:
                 msg = await ws.receive()
@@ -103,33 +143,25 @@ async def start_ws_site(
                     break
                 if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
                     continue
-                for action in conn.receive_message(msg.data):
-                    if isinstance(action, Send):
-                        if action.delay > 0:
-                            await asyncio.sleep(action.delay)
-                        try:
-                            await asyncio.wait_for(ws.send_bytes(action.data), config.send_timeout or None)
-                        except TimeoutError:
-                            log.warning(
-                                "closing connection", extra={"conn": conn.conn_id, "reason": "replies not read"}
-                            )
-                            _abort(request)
-                            conn.closed = True
-                            break
-                    elif isinstance(action, Close):
-                        if action.reset:
-                            _abort(request, reset=True)
-                        else:
-                            await ws.close(code=1008, message=action.reason.encode()[:120])
-                        break
+                if not await perform(conn.receive_message(msg.data)):
+                    break
         except (ConnectionError, RuntimeError):
             _abort(request)
         finally:
             dog.cancel()
+            if relay is not None:
+                relay.close()
+            for task in list(pushing):
+                task.cancel()
             conn.connection_lost()
             live.discard(ws)
             log.debug("ws disconnect", extra={"conn": conn.conn_id})
         return ws
+
+    def make_relay(conn: WsConnection, on_push: Any) -> Any:
+        from .relay import Relay as UpstreamRelay
+
+        return UpstreamRelay(gateway.upstream, on_push, push_fmt=0, language=conn.session.language or "JavaScript")
 
     def sniff(handler: RequestHandler, data: bytes) -> bool:
         """An OpenD TCP client (frames start with 'FT') on this port: say where to go."""

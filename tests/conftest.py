@@ -83,9 +83,11 @@ class ServerProcess:
         return self.proc.stderr.read()
 
 
-def start_server_process(*args: str, timeout: float = 15.0) -> ServerProcess:
-    """``python -m mock_opend serve ARGS`` on an ephemeral port, after its ready line."""
-    cmd = [sys.executable, "-m", "mock_opend", "serve", "--port", "0", *args]
+def start_server_process(*args: str, timeout: float = 15.0, script: Path | None = None) -> ServerProcess:
+    """``python -m mock_opend serve ARGS`` (or ``python SCRIPT ARGS``) on an
+    ephemeral port, after its ready line."""
+    head = [str(script)] if script is not None else ["-m", "mock_opend", "serve"]
+    cmd = [sys.executable, *head, "--port", "0", *args]
     if "--ws-port" not in args:
         cmd += ["--ws-port", "off"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -112,8 +114,8 @@ def start_server_process(*args: str, timeout: float = 15.0) -> ServerProcess:
 def server_process() -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
-    def start(*args: str) -> ServerProcess:
-        sp = start_server_process(*args)
+    def start(*args: str, script: Path | None = None) -> ServerProcess:
+        sp = start_server_process(*args, script=script)
         started.append(sp)
         return sp
 

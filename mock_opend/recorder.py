@@ -1,0 +1,322 @@
+"""What the proxy writes with ``--record DIR``: stub files and 3301 fixtures.
+
+Every successful reply relayed from the upstream becomes a stub file
+(``DIR/stubs/<id>.json``), with the pushes that followed it; 3301 pages become
+rows of ``DIR/fixtures/option_market_statistic.csv``, the fixture format
+``--fixtures`` loads, so an offline run serves the same rows byte for byte.
+
+Secrets never reach a file: fields named like account, user or connection ids
+and keys (``stubs.DEFAULT_REDACT`` plus the user's ``record_redact``) are
+replaced by placeholders and left out of matching, and so is any value equal
+to an id or key of the live links (the upstream's connID and loginUserID, its
+AES key, the client's connID) whatever field carries it.  A body of a protocol
+whose shape mock-opend does not know cannot be checked field by field: it is
+recorded only for quote protocols (``Qot_*``), and only when none of those
+values occurs in its bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from .body import BodyError, decode_body
+from .dataset import make_row
+from .dataset import varint as _varint
+from .fixtures import COLUMNS
+from .markets import EXCHANGE_OF, DataType, OptionMarket
+from .messages import OptionMarketStatisticResponse
+from .proto_ids import name_of
+from .stubs import (
+    DEFAULT_REDACT,
+    MAX_PUSHES,
+    Body,
+    Stub,
+    StubStore,
+    body_of,
+    strip_fields,
+    stub_file_json,
+    stub_from_json,
+    stub_id,
+    touched,
+)
+from .trading_calendar import calendar_for
+
+log = logging.getLogger("mock_opend.record")
+FIXTURE_FILE = "fixtures/option_market_statistic.csv"
+PUSH_WINDOW = 60.0  # seconds after a request during which its pushes are kept
+SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follow them
+
+
+@dataclass(slots=True)
+class _Open:
+    """The stub a connection's pushes are attached to."""
+
+    stub: Stub
+    at: float
+    subscribing: bool
+
+
+@dataclass(slots=True)
+class RecordStats:
+    stubs: int = 0
+    pushes: int = 0
+    rows: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class Recorder:
+    def __init__(
+        self,
+        directory: str | Path,
+        redact: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        live: StubStore | None = None,
+    ) -> None:
+        self.dir = Path(directory)
+        self.redact = tuple(dict.fromkeys((*DEFAULT_REDACT, *redact)))
+        self.ignore = tuple(ignore)
+        self.live = live  # stubs answered from (spy mode): recorded stubs join them
+        self.stats = RecordStats()
+        self._open: dict[int, _Open] = {}
+        self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
+        self._lock = threading.Lock()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fixture = self.dir / FIXTURE_FILE
+        if fixture.exists():  # recording again adds to what is there
+            from .fixtures import read_fixture_file
+
+            for row in read_fixture_file(fixture):
+                self._rows[(row.market, row.data_type, row.day)] = (row.call, row.put)
+
+    # -- secrets ---------------------------------------------------------------------------
+    def _scrub(self, doc: Any, secrets: Iterable[str | int]) -> tuple[Any, list[str]]:
+        doc = strip_fields(doc, self.redact, replace=True)
+        values = {str(v) for v in secrets if v not in (None, "", 0)}
+        hits: list[str] = []
+
+        def walk(node: Any, path: str) -> Any:
+            if isinstance(node, dict):
+                return {k: walk(v, f"{path}.{k}" if path else k) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v, path) for v in node]
+            if not isinstance(node, bool) and str(node) in values:
+                hits.append(path.rsplit(".", 1)[-1])
+                return "0" if isinstance(node, str) and node.isdigit() else 0 if isinstance(node, int) else "REDACTED"
+            return node
+
+        return walk(doc, ""), hits
+
+    def _raw_unsafe(self, data: bytes, secrets: Iterable[str | int]) -> bool:
+        for value in secrets:
+            if value in (None, "", 0):
+                continue
+            if isinstance(value, int):
+                if value > 0 and _varint(value) in data and value >= 1 << 14:
+                    return True
+            elif value.encode() in data:
+                return True
+        return False
+
+    # -- exchanges -------------------------------------------------------------------------
+    def exchange(
+        self,
+        conn_id: int,
+        proto_id: int,
+        fmt: int,
+        request: bytes,
+        reply: bytes,
+        *,
+        server_ver: int | None,
+        secrets: Iterable[str | int],
+        now: float,
+    ) -> str:
+        """Record one relayed request and its successful reply; what was done."""
+        secrets = tuple(secrets)
+        if proto_id == 3301:
+            return self.statistics(fmt, reply)
+        try:
+            req = body_of(proto_id, "request", fmt, request)
+            rep = body_of(proto_id, "reply", fmt, reply)
+        except BodyError as exc:
+            return self._skip(f"{name_of(proto_id)}: not recorded, the body does not decode ({exc})")
+        ignore: list[str] = list(self.ignore)
+        if req.raw is not None or rep.raw is not None:
+            if not name_of(proto_id).startswith("Qot_"):
+                return self._skip(
+                    f"{name_of(proto_id)} ({proto_id}): not recorded, "
+                    "its shape is unknown and it may carry account data"
+                )
+            if self._raw_unsafe(request, secrets) or self._raw_unsafe(reply, secrets):
+                return self._skip(f"{name_of(proto_id)} ({proto_id}): not recorded, its bytes hold an id or key")
+        else:
+            touched_rules = touched(req.doc, self.redact)
+            req_doc, hits = self._scrub(req.doc, secrets)
+            rep_doc, _ = self._scrub(rep.doc, secrets)
+            ignore += touched_rules + hits
+            req, rep = Body(doc=req_doc), Body(doc=rep_doc)
+        doc: dict[str, Any] = {
+            "id": stub_id(proto_id, req),
+            "proto_id": proto_id,
+            "captured_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "server_ver": server_ver,
+            "format": "json" if fmt == 1 else "protobuf",
+            **req.to_json("request"),
+            **rep.to_json("reply"),
+        }
+        if ignore:
+            doc["ignore"] = sorted(set(ignore))
+        stub = stub_from_json(doc, f"recorded {name_of(proto_id)}", self.ignore, source="recorded")
+        with self._lock:
+            self._write_stub(stub)
+            self.stats.stubs += 1
+            self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING)
+        return f"recorded as stub {stub.id}"
+
+    def push(
+        self,
+        conn_id: int,
+        proto_id: int,
+        serial: int,
+        fmt: int,
+        body: bytes,
+        *,
+        secrets: Iterable[str | int],
+        now: float,
+    ) -> str:
+        """Attach a push to the request that (most likely) triggered it."""
+        with self._lock:
+            opened = self._open.get(conn_id)
+            if opened is None or now - opened.at > PUSH_WINDOW:
+                return "not recorded: no request of this connection within the push window"
+            stub = opened.stub
+            if len(stub.pushes) >= MAX_PUSHES:
+                return f"not recorded: {stub.id} already holds {MAX_PUSHES} pushes"
+            try:
+                rep = body_of(proto_id, "reply", fmt, body)
+            except BodyError as exc:
+                return f"not recorded: the push does not decode ({exc})"
+            if rep.raw is not None:
+                if self._raw_unsafe(body, secrets):
+                    return "not recorded: its bytes hold an id or key"
+            else:
+                doc, _ = self._scrub(rep.doc, secrets)
+                rep = Body(doc=doc)
+            item: dict[str, Any] = {
+                "proto_id": proto_id,
+                "after_ms": int(max(0.0, now - opened.at) * 1000),
+                "serial": serial,
+                **rep.to_json("reply"),
+            }
+            full = stub.to_json()
+            full["pushes"] = [*full.get("pushes", []), item]
+            new = stub_from_json(full, f"recorded {stub.id}", self.ignore, source="recorded")
+            opened.stub = new
+            self._write_stub(new)
+            self.stats.pushes += 1
+            return f"recorded after stub {new.id}"
+
+    def note_request(self, conn_id: int, proto_id: int, now: float) -> None:
+        """A request answered locally or from a stub ends the previous one's push
+        window unless that one subscribed (pushes follow subscriptions)."""
+        with self._lock:
+            opened = self._open.get(conn_id)
+            if opened is not None and not opened.subscribing and proto_id not in (1004,):
+                del self._open[conn_id]
+
+    def connection_closed(self, conn_id: int) -> None:
+        with self._lock:
+            self._open.pop(conn_id, None)
+
+    def _write_stub(self, stub: Stub) -> None:
+        (self.dir / "stubs").mkdir(exist_ok=True)
+        _atomic_write(self.dir / "stubs" / f"{stub.id}.json", stub_file_json(stub))
+        if self.live is not None:
+            stub.source = str(self.dir / "stubs" / f"{stub.id}.json")
+            self.live.add(stub)
+
+    # -- 3301 ------------------------------------------------------------------------------
+    def statistics(self, fmt: int, reply: bytes) -> str:
+        try:
+            rsp: Any = decode_body(fmt, reply, OptionMarketStatisticResponse)
+            market, dtype = OptionMarket(rsp.s2c.optionMarket), DataType(rsp.s2c.dataType)
+        except (BodyError, ValueError) as exc:
+            return self._skip(f"Qot_GetOptionMarketStatistic: page not recorded ({exc})")
+        cal = calendar_for(EXCHANGE_OF[market])
+        added = 0
+        notes = []
+        for item in rsp.s2c.statisticList:
+            try:
+                day = date.fromisoformat(item.time[:10])
+            except ValueError:
+                notes.append(f"{item.time!r} is not a date")
+                continue
+            if not cal.is_session(day):
+                notes.append(f"{day} is not a {cal.exchange.mic} session here: a fixture cannot hold it")
+                continue
+            again = make_row(day, item.callValue, item.putValue, cal.midnight_timestamp(day))
+            same = (
+                item.totalValue == again.total
+                and item.timestamp == again.timestamp
+                and (item.ratio if item.HasField("ratio") else None) == again.ratio
+            )
+            if not same:
+                notes.append(f"{market.name} {dtype.name} {day}: total, ratio or timestamp differ from call/put")
+            self._rows[(market, dtype, day)] = (item.callValue, item.putValue)
+            added += 1
+        for note in notes[:5]:
+            self._skip(f"Qot_GetOptionMarketStatistic: {note}")
+        with self._lock:
+            self._write_fixture()
+            self.stats.rows = len(self._rows)
+        return f"{added} rows recorded as fixtures"
+
+    def _write_fixture(self) -> None:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for (market, dtype, day), (call, put) in sorted(
+            self._rows.items(), key=lambda kv: (kv[0][0].name, kv[0][1].name, kv[0][2])
+        ):
+            writer.writerow([market.name, dtype.name, day.isoformat(), call, put])
+        path = self.dir / FIXTURE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, out.getvalue())
+
+    def _skip(self, why: str) -> str:
+        if len(self.stats.skipped) < 1000:
+            self.stats.skipped.append(why)
+        log.warning("record: %s", why)
+        return why
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "directory": str(self.dir),
+            "stubs": self.stats.stubs,
+            "pushes": self.stats.pushes,
+            "fixture_rows": self.stats.rows,
+            "skipped": self.stats.skipped[-20:],
+        }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write a file so that a reader never sees half of it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
