@@ -33,7 +33,7 @@ from .gateway import PROTO_INIT_CONNECT, PROTOCOLS, SUPPORTED, Gateway, ProtoSpe
 from .journal import JournalEntry
 from .messages import ErrorResponse
 from .proto_ids import label, message_types, name_of
-from .stubs import NearMiss, PushStub, Stub, StubError, show
+from .stubs import NearMiss, PushStub, Stub, show
 
 log = logging.getLogger("mock_opend.request")
 
@@ -246,10 +246,7 @@ class Processor:
             except BodyError as exc:
                 raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
             if isinstance(found, Stub):
-                try:
-                    data = found.reply_bytes(fmt)
-                except StubError as exc:
-                    raise ServerError(E.STUB_FORMAT, detail=str(exc)) from None
+                data = found.reply_bytes(fmt)
                 entry.source = "stub"
                 entry.extra["stub"] = found.id
                 entry.ret_type, entry.ret_msg = reply_status(fmt, data)

@@ -289,14 +289,6 @@ NO_STUB = _spec(
     "no stub for {proto} ({count} stubs are loaded for other protocols) and no upstream OpenD is configured",
     "stubs are loaded, none for this protocol, and there is no upstream",
 )
-STUB_FORMAT = _spec(
-    "STUB_FORMAT",
-    RET_FAILED,
-    1017,
-    "存根无法以请求的格式回复：{detail}",
-    "the stub cannot answer in the request's format: {detail}",
-    "a stub of a protocol whose shape mock-opend does not know, asked in the other body format",
-)
 UPSTREAM_UNREACHABLE = _spec(
     "UPSTREAM_UNREACHABLE",
     -200,

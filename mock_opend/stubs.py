@@ -179,6 +179,8 @@ def _apply(node: Any, parts: list[str], anywhere: bool, replace: Any) -> None:
             _apply(node[key], parts[1:], False, replace)
         if anywhere and key in node:
             _apply(node[key], parts, True, replace)
+        if replace is None and key in node and node[key] == {}:
+            del node[key]  # a message left empty by the rule: as if absent
 
 
 def touched(doc: Any, rules: Iterable[str]) -> list[str]:
@@ -285,16 +287,13 @@ class Stub:
         }
 
     def reply_bytes(self, fmt: int) -> bytes:
-        """The reply in the client's body format; raises StubError when the stub
-        cannot be given in that format."""
-        if fmt == FMT_PROTOBUF:
-            if self.reply_message is None and self.reply.raw is None:
-                raise StubError(f"stub {self.id} holds a JSON reply of an unknown shape: ask in JSON")
-            return self.reply_wire
+        """The reply in the client's body format.  A stub of an unknown shape has
+        one format only (bytes or JSON), and only a request in that format
+        matches it (``match``)."""
         if self.reply_message is not None:
-            return encode_body(FMT_JSON, self.reply_message)
+            return self.reply_wire if fmt == FMT_PROTOBUF else encode_body(FMT_JSON, self.reply_message)
         if self.reply.raw is not None:
-            raise StubError(f"stub {self.id} holds protobuf bytes of an unknown shape: ask in protobuf")
+            return self.reply_wire
         return json.dumps(self.reply.doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
@@ -522,15 +521,24 @@ class StubStore:
         best: tuple[int, Stub, tuple[str, Any, Any]] | None = None
         for stub in group:
             key = _key(request, (*self.ignore, *stub.ignore))
-            diffs = list(differences(stub.key, key))
-            if not diffs:
-                stub.hits += 1
-                return stub
-            if best is None or len(diffs) < best[0]:
-                best = (len(diffs), stub, diffs[0])
+            if _is_bytes(stub.key) != _is_bytes(key):  # an unknown shape, recorded in the other body format
+                fmts = ("protobuf", "json") if _is_bytes(stub.key) else ("json", "protobuf")
+                score, first = 1 << 30, ("(body format)", *fmts)
+            else:
+                diffs = list(differences(stub.key, key))
+                if not diffs:
+                    stub.hits += 1
+                    return stub
+                score, first = len(diffs), diffs[0]
+            if best is None or score < best[0]:
+                best = (score, stub, first)
         assert best is not None
         _, stub, (path, want, got) = best
         return NearMiss(stub, path, want, got, len(group))
+
+
+def _is_bytes(key: Any) -> bool:
+    return isinstance(key, dict) and "__bytes__" in key
 
 
 def stub_file_json(stub: Stub) -> str:

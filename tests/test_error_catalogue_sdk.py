@@ -87,6 +87,12 @@ OTHER_TRANSPORTS = {
     "WS_KEY_MISMATCH": "test_js_sdk.py",
     "WS_BAD_FRAME": "test_websocket.py",
     "TOO_MANY_CONNECTIONS": "test_limits.py",
+    # stubs and the proxy: through the SDK, against stub files and upstream processes
+    "NO_STUB_MATCH": "test_record_replay.py",
+    "NO_STUB": "test_record_replay.py",
+    "UPSTREAM_UNREACHABLE": "test_record_replay.py",
+    "UPSTREAM_TIMEOUT": "test_record_replay.py",
+    "UPSTREAM_LOST": "test_record_replay.py",
 }
 
 

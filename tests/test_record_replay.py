@@ -173,9 +173,14 @@ def test_c_recorded_files_hold_no_account_or_connection_id(recorded: dict[str, A
 
 
 def test_d_an_unmatched_request_names_the_nearest_stub(server_process, recorded: dict[str, Any]) -> None:
-    offline = server_process("--now", "2026-06-15", "--stubs", str(recorded["dir"]))
+    offline = server_process("--now", "2026-06-15", "--stubs", str(recorded["dir"]), "--admin-port", "0")
     with sdk_context("futu", "127.0.0.1", offline.port) as ctx:
         ret, msg = ctx.get_market_snapshot(["HK.09988", "US.AAPL"])
+        no_stub = ctx.get_market_state(["HK.00700"])
+    assert no_stub[0] != 0
+    assert no_stub[1] == "没有 Qot_GetMarketState (3223) 的存根（已加载 2 个其他协议的存根），也没有配置上游 OpenD"
+    _, journal = admin(offline, "/journal?error=any")
+    assert [e["error"] for e in journal["entries"]] == ["NO_STUB_MATCH", "NO_STUB"]
     assert ret != 0
     assert msg.startswith("没有与请求匹配的存根：Qot_GetSecuritySnapshot (3203)"), msg
     assert "3203-Qot_GetSecuritySnapshot-" in msg
@@ -206,7 +211,9 @@ def test_upstream_down_gives_a_clear_error_at_once(server_process) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]  # bound, never listening: connection refused
-        proxy = server_process("--now", "2026-06-15", "--upstream", f"127.0.0.1:{dead}", "--lang", "en")
+        proxy = server_process(
+            "--now", "2026-06-15", "--upstream", f"127.0.0.1:{dead}", "--lang", "en", "--admin-port", "0"
+        )
         with sdk_context("futu", "127.0.0.1", proxy.port) as ctx:
             t0 = time.monotonic()
             ret, msg = ctx.get_market_snapshot(CODES)
@@ -216,6 +223,8 @@ def test_upstream_down_gives_a_clear_error_at_once(server_process) -> None:
     assert "Qot_GetSecuritySnapshot (3203) was not relayed" in msg
     assert took < 5
     assert ret3301 == 0 and len(df) == 10  # what the mock serves itself still works
+    _, journal = admin(proxy, "/journal?error=any")
+    assert [e["error"] for e in journal["entries"]] == ["UPSTREAM_UNREACHABLE"]
 
 
 @pytest.mark.parametrize(
@@ -268,9 +277,23 @@ def test_upstream_that_is_not_an_opend(server_process) -> None:
     assert ret != 0 and "not an OpenD frame" in msg, msg
 
 
+ENCRYPTED_CLIENT = """
+import json, sys, futu
+futu.SysConfig.set_all_thread_daemon(True)
+futu.SysConfig.set_init_rsa_file(sys.argv[2])
+futu.SysConfig.enable_proto_encrypt(True)
+ctx = futu.OpenQuoteContext(host="127.0.0.1", port=int(sys.argv[1]))
+ret, snap = ctx.get_market_snapshot(["HK.00700", "US.AAPL"])
+ctx.close()
+print(json.dumps([ret, list(snap["name"]) if ret == 0 else snap]))
+"""
+
+
 def test_encrypted_upstream_and_client(server_process, tmp_path: Path) -> None:
-    """RSA + AES on both sides: the SDK to the proxy, the proxy to the upstream."""
-    import futu
+    """RSA + AES on both sides: the SDK to the proxy, the proxy to the upstream.
+    (The SDK's encryption switches are process-wide: the client runs in its own process.)"""
+    import subprocess
+    import sys
 
     from mock_opend.crypto import generate_key_pem
 
@@ -281,11 +304,10 @@ def test_encrypted_upstream_and_client(server_process, tmp_path: Path) -> None:
     proxy = server_process(
         "--upstream", f"127.0.0.1:{up.port}", "--upstream-rsa-key", str(up_key), "--rsa-key", str(px_key)
     )
-    futu.SysConfig.set_init_rsa_file(str(px_key))
-    futu.SysConfig.enable_proto_encrypt(True)
-    try:
-        with sdk_context("futu", "127.0.0.1", proxy.port) as ctx:
-            ret, snap = ctx.get_market_snapshot(CODES)
-    finally:
-        futu.SysConfig.enable_proto_encrypt(False)
-    assert ret == 0 and list(snap["name"]) == ["NAME-00700", "NAME-AAPL"]
+    done = subprocess.run(
+        [sys.executable, "-c", ENCRYPTED_CLIENT, str(proxy.port), str(px_key)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, ["NAME-00700", "NAME-AAPL"]], done.stderr[-2000:]

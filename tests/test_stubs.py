@@ -1,0 +1,281 @@
+"""Stubs: matching, ignore rules, redaction, files, the admin API and the fixture API."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import sdk_context
+
+from mock_opend.frame import FMT_JSON, FMT_PROTOBUF
+from mock_opend.proto_ids import message_types
+from mock_opend.recorder import Recorder
+from mock_opend.stubs import NearMiss, Stub, StubError, StubStore, stub_from_json
+
+SNAP_REQ, SNAP_RSP = message_types(3203)  # type: ignore[misc]
+
+
+def snapshot_stub(code: str = "00700", **more: Any) -> dict[str, Any]:
+    return {
+        "proto_id": 3203,
+        "request": {"c2s": {"securityList": [{"market": 1, "code": code}]}},
+        "reply": {
+            "retType": 0,
+            "s2c": {
+                "snapshotList": [
+                    {
+                        "basic": {
+                            "security": {"market": 1, "code": code},
+                            "name": f"STUB-{code}",
+                            "type": 3,
+                            "isSuspend": False,
+                            "listTime": "2004-06-16",
+                            "lotSize": 100,
+                            "priceSpread": 0.2,
+                            "updateTime": "2024-06-03 16:08:00",
+                            "highPrice": 1,
+                            "openPrice": 1,
+                            "lowPrice": 1,
+                            "lastClosePrice": 1,
+                            "curPrice": 321.5,
+                            "volume": "9007199254740993",
+                            "turnover": 1,
+                            "turnoverRate": 1,
+                        }
+                    }
+                ]
+            },
+        },
+        **more,
+    }
+
+
+def request_bytes(code: str, header: int | None = None) -> bytes:
+    req: Any = SNAP_REQ()
+    sec = req.c2s.securityList.add()
+    sec.market, sec.code = 1, code
+    if header is not None:
+        req.c2s.header.securityFirm = header
+    return req.SerializeToString()
+
+
+def test_match_exact_and_near_miss_names_first_difference() -> None:
+    store = StubStore()
+    stub = store.add_json(snapshot_stub("00700"))
+    assert store.match(3203, FMT_PROTOBUF, request_bytes("00700")) is stub
+    miss = store.match(3203, FMT_PROTOBUF, request_bytes("09988"))
+    assert isinstance(miss, NearMiss) and miss.stub is stub
+    assert (miss.path, miss.stub_value, miss.request_value) == ("c2s.securityList[0].code", "00700", "09988")
+    assert store.match(3004, FMT_PROTOBUF, b"") == NearMiss(None)
+
+
+def test_json_request_matches_a_protobuf_recorded_stub() -> None:
+    store = StubStore()
+    stub = store.add_json(snapshot_stub())
+    body = json.dumps({"c2s": {"securityList": [{"market": 1, "code": "00700"}]}}).encode()
+    assert store.match(3203, FMT_JSON, body) is stub
+    assert json.loads(stub.reply_bytes(FMT_JSON))["s2c"]["snapshotList"][0]["basic"]["volume"] == "9007199254740993"
+
+
+def test_ignore_rules_per_stub_and_per_server() -> None:
+    store = StubStore()
+    stub = store.add_json(snapshot_stub(ignore=["header"]))
+    assert store.match(3203, FMT_PROTOBUF, request_bytes("00700", header=3)) is stub
+    strict = StubStore()
+    strict.add_json(snapshot_stub())
+    miss = strict.match(3203, FMT_PROTOBUF, request_bytes("00700", header=3))
+    assert isinstance(miss, NearMiss) and miss.path == "c2s.header"
+    loose = StubStore(ignore=["c2s.*.securityFirm"])
+    assert isinstance(loose.add_json(snapshot_stub()), Stub)
+    assert isinstance(loose.match(3203, FMT_PROTOBUF, request_bytes("00700", header=3)), Stub)
+
+
+@pytest.mark.parametrize(
+    ("doc", "says"),
+    [
+        ({"request": {}, "reply": {}}, "proto_id must be an integer"),
+        ({"proto_id": 3203, "reply": {}}, "needs 'request'"),
+        ({"proto_id": 1001, "request": {}, "reply": {}}, "always answered by mock-opend"),
+        ({"proto_id": 3005, "request": {}, "reply": {}}, "is a push"),
+        ({"proto_id": 3203, "request": {"c2s": {"nope": 1}}, "reply": {}}, "not a valid Qot_GetSecuritySnapshot"),
+        ({"proto_id": 3203, "request": {}, "reply": {}, "ignore": ["a..b"]}, "field rule must look like"),
+        ({"proto_id": 3203, "request": {}, "reply": {}, "extra": 1}, "unknown key(s) 'extra'"),
+        ({"proto_id": 3203, "request": {}, "reply": {}, "id": "../x"}, "id must be"),
+        ({"proto_id": 9999, "request_base64": "!!", "reply": {}}, "request_base64 must be base64"),
+        ({"proto_id": 3203, "request": {}, "reply": {}, "pushes": [{"proto_id": 3005}]}, "needs 'reply'"),
+        ({"proto_id": 3203, "request": {}, "reply": {}, "pushes": [{"proto_id": 9999, "reply": {}}]}, "no known shape"),
+        ({"proto_id": 2**40, "request": {}, "reply": {}}, "proto_id must be an integer 1..4294967295"),
+    ],
+)
+def test_bad_stubs_are_refused_with_the_field(doc: dict[str, Any], says: str) -> None:
+    with pytest.raises(StubError, match=None) as err:
+        stub_from_json(doc, "where")
+    assert str(err.value).startswith("where: ") and says in str(err.value), str(err.value)
+
+
+def test_unknown_shape_is_kept_as_bytes_and_matched_exactly() -> None:
+    store = StubStore()
+    req, rep = b"\x0a\x03\x08\x01\x10", b"\x08\x00"
+    store.add_json({"proto_id": 3999, "request_base64": base64.b64encode(req).decode(), "reply_base64": "CAA="})
+    stub = store.match(3999, FMT_PROTOBUF, req)
+    assert isinstance(stub, Stub) and stub.reply_bytes(FMT_PROTOBUF) == rep
+    miss = store.match(3999, FMT_PROTOBUF, req + b"\x00")
+    assert isinstance(miss, NearMiss) and miss.path == "__bytes__"
+
+
+def test_recorder_redacts_names_and_live_ids_and_ignores_them(tmp_path: Path) -> None:
+    """accID by name, a connID-like value by value: neither is written, both are left out of matching."""
+    rec = Recorder(tmp_path, redact=["name"])
+    req = request_bytes("00700", header=7)
+    rsp: Any = SNAP_RSP.FromString(stub_from_json(snapshot_stub(), "x").reply_wire)
+    rsp.s2c.snapshotList[0].basic.volume = 4242424242  # as if it were the upstream's connID
+    what = rec.exchange(
+        1, 3203, FMT_PROTOBUF, req, rsp.SerializeToString(), server_ver=1011, secrets=(4242424242,), now=0.0
+    )
+    assert what.startswith("recorded as stub 3203-Qot_GetSecuritySnapshot-")
+    (path,) = (tmp_path / "stubs").glob("*.json")
+    text = path.read_text()
+    assert "4242424242" not in text and "STUB-00700" not in text and '"REDACTED"' in text
+    doc = json.loads(text)
+    assert doc["captured_at"] == "1970-01-01T00:00:00Z" and doc["server_ver"] == 1011
+    store = StubStore()
+    store.load_dir(tmp_path)
+    assert isinstance(store.match(3203, FMT_PROTOBUF, req), Stub)
+
+
+def test_recorder_refuses_unknown_shapes_outside_quotes(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path)
+    why = rec.exchange(1, 2101, FMT_PROTOBUF, b"\x0a\x00", b"\x08\x00", server_ver=1, secrets=(), now=0.0)
+    assert "Trd_GetFunds (2101): not recorded" in why and "account data" in why
+    assert not (tmp_path / "stubs").exists()
+    why = rec.exchange(1, 3206, FMT_PROTOBUF, b"\x0a\x02\x08\x01", b"\x08\x00", server_ver=1, secrets=(), now=0.0)
+    assert why.startswith("recorded as stub 3206-Qot_GetReference-")  # a quote protocol: kept as bytes
+    why = rec.exchange(
+        1, 3210, FMT_PROTOBUF, b"\x0a\x02\x08\x01", b"\x08\x00\x12\x0512345", server_ver=1, secrets=("12345",), now=0
+    )
+    assert "its bytes hold an id or key" in why
+
+
+def test_a_stub_of_unknown_shape_matches_its_own_body_format_only(opend_server_factory, raw_client) -> None:
+    server = opend_server_factory(now="2026-06-15", lang="en")
+    server.add_stub({"proto_id": 3206, "request_base64": "CgIIAQ==", "reply_base64": "CAA="})
+    c = raw_client(server.host, server.port)
+    c.init_connect()
+    c.send(3206, b"\x0a\x02\x08\x01")
+    assert c.recv_frame()[1] == b"\x08\x00"
+    c.send(3206, b'{"c2s": {"x": 1}}', fmt=FMT_JSON)
+    reply = json.loads(c.recv_frame()[1])
+    assert reply["retType"] == -1
+    assert 'first difference at (body format): stub has "protobuf", request has "json"' in reply["retMsg"], reply
+    assert [e.error for e in server.journal.entries() if e.proto_id == 3206] == [None, "NO_STUB_MATCH"]
+
+
+def test_load_dir_errors_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(snapshot_stub()))
+    (tmp_path / "b.json").write_text("{not json")
+    with pytest.raises(StubError, match=r"b\.json: cannot read stub"):
+        StubStore().load_dir(tmp_path)
+    with pytest.raises(StubError, match="not a directory of stubs"):
+        StubStore().load_dir(tmp_path / "missing")
+
+
+def test_serve_refuses_a_bad_stub_directory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "x.json").write_text(json.dumps({"proto_id": 3203, "request": {}, "reply": {"retType": "x"}}))
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_opend", "serve", "--port", "0", "--stubs", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert f"{tmp_path / 'x.json'}: reply is not a valid Qot_GetSecuritySnapshot reply" in done.stderr
+
+
+def test_fixture_api_adds_and_removes_stubs_at_run_time(opend_server_factory) -> None:
+    server = opend_server_factory(now="2026-06-15")
+    with sdk_context("futu", server.host, server.port) as ctx:
+        ret, msg = ctx.get_market_snapshot(["HK.00700"])
+        assert ret != 0 and msg.startswith("不支持的协议 ID 3203（Qot_GetSecuritySnapshot）")
+        stub = server.add_stub(snapshot_stub())
+        ret, msg = ctx.get_market_snapshot(["HK.00700"])  # exact matching: the SDK also sends c2s.header
+        assert ret != 0 and 'c2s.header：存根为 (absent)，请求为 {"securityFirm": 0}' in msg, msg
+        stub = server.add_stub(snapshot_stub(ignore=["header"]))
+        ret, df = ctx.get_market_snapshot(["HK.00700"])
+        assert ret == 0 and df.iloc[0]["name"] == "STUB-00700" and df.iloc[0]["last_price"] == 321.5
+        assert int(df.iloc[0]["volume"]) == 9007199254740993
+        ret, msg = ctx.get_market_snapshot(["HK.09988"])
+        assert ret != 0 and stub.id in msg and "09988" in msg
+        assert server.remove_stub(stub.id) == 1 and len(server.stubs) == 0  # the same id: it replaced the first
+        ret, msg = ctx.get_market_snapshot(["HK.00700"])
+        assert ret != 0 and "3203" in msg
+    entries = [e for e in server.journal.entries() if e.proto_id == 3203]
+    assert [e.source for e in entries] == ["mock", "mock", "stub", "mock", "mock"]
+    assert entries[2].extra["stub"] == stub.id and entries[2].ret_type == 0
+
+
+def test_stub_pushes_follow_the_reply_in_order(opend_server_factory, raw_client) -> None:
+    from mock_opend.stubs import Body
+
+    server = opend_server_factory(now="2026-06-15")
+    _, push_cls = message_types(3005)  # type: ignore[misc]
+    push: Any = push_cls()
+    push.retType = 0
+    doc = snapshot_stub()
+    doc["pushes"] = [
+        {"proto_id": 3005, "after_ms": 30 * i, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for i in (1, 2)
+    ]
+    server.add_stub(doc)
+    c = raw_client(server.host, server.port)
+    c.init_connect()
+    c.send(3203, request_bytes("00700"), serial=77)
+    got = [c.recv_frame()[0] for _ in range(3)]
+    assert [(h.proto_id, h.serial) for h in got] == [(3203, 77), (3005, 0), (3005, 0)]
+
+
+def test_admin_api_stubs(opend_server_factory) -> None:
+    import urllib.error
+    import urllib.request
+
+    server = opend_server_factory(now="2026-06-15", admin_port=0)
+
+    def call(method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        req = urllib.request.Request(f"http://127.0.0.1:{server.admin_port}/__admin{path}", data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as rsp:
+                return rsp.status, json.loads(rsp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, made = call("POST", "/stubs", snapshot_stub(id="snap-700"))
+    assert status == 201 and made["id"] == "snap-700" and made["name"] == "Qot_GetSecuritySnapshot"
+    assert call("GET", "/stubs")[1]["stubs"][0]["id"] == "snap-700"
+    assert call("GET", "/stubs/snap-700")[1]["request"]["c2s"]["securityList"][0]["code"] == "00700"
+    # nothing half-applied: a bad push in an otherwise good stub adds nothing
+    bad = snapshot_stub(id="snap-bad", pushes=[{"proto_id": 3005, "reply": {"retType": "NaN"}}])
+    status, err = call("POST", "/stubs", bad)
+    assert status == 400 and "pushes[0]" in err["error"]
+    for raw in (
+        b'{"proto_id": NaN}',
+        b"\xff\xfe",
+        b"[" * 100 + b"]" * 100,
+        json.dumps({"id": "x" * 1_000_000}).encode(),
+    ):
+        status, err = call("POST", "/stubs", raw=raw)
+        assert status == 400, (raw[:20], err)
+    assert call("GET", "/stubs")[1]["count"] == 1
+    assert call("GET", "/stubs/nope")[0] == 404
+    assert call("GET", "/record")[0] == 404
+    assert call("DELETE", "/stubs/snap-700")[1] == {"removed": 1}
+    assert call("DELETE", "/stubs")[1] == {"removed": 0}
+    server.add_stub(snapshot_stub(ignore=["header"]))
+    with sdk_context("futu", server.host, server.port) as ctx:
+        assert ctx.get_market_snapshot(["HK.00700"])[0] == 0
+    _, page = call("GET", "/journal?answered_by=stub")
+    assert page["count"] == 1 and page["entries"][0]["proto_id"] == 3203
