@@ -1,0 +1,131 @@
+"""What a client can make the proxy hold: relayed requests in flight, upstream
+links after it leaves.  Both servers run in this process so that the test can
+look inside; every wait is for an event, with a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from test_stubs import request_bytes
+from upstream_opend import build
+
+from mock_opend.frame import encode_frame
+from mock_opend.proto_ids import message_types
+from mock_opend.server import MockOpenD
+
+
+def wait_for(what: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def upstream() -> Iterator[MockOpenD]:
+    server = build(["--port", "0", "--ws-port", "off", "--now", "2026-06-15"]).start_background()
+    yield server
+    server.stop_background()
+
+
+def test_relayed_requests_in_flight_are_bounded(upstream: MockOpenD, opend_server_factory, raw_client) -> None:
+    upstream.faults.add(kind="latency", latency_ms=100, proto_id=3203, count=1000)  # every 3203, slowly
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", upstream_max_inflight=4)
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    n = 40
+    body = request_bytes("00700")
+    c.send_raw(b"".join(encode_frame(3203, 1000 + i, body) for i in range(n)))
+    peak = 0
+    seen: list[int] = []
+    c.sock.settimeout(30)
+    while len(seen) < n:
+        for proto in list(proxy._protocols):
+            peak = max(peak, proto._inflight)
+        header, _ = c.recv_frame()
+        seen.append(header.serial)
+    assert sorted(seen) == [1000 + i for i in range(n)]  # every request answered, none lost
+    assert peak == 4  # the limit was reached, never passed
+    relayed = [e for e in upstream.journal.entries() if e.proto_id == 3203]
+    assert len(relayed) == n
+
+
+def test_a_client_leaving_closes_its_upstream_link(upstream: MockOpenD, opend_server_factory, raw_client) -> None:
+    upstream.faults.add(kind="no_reply", proto_id=3203, count=1000)
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", upstream_timeout=30)
+    before = upstream.connection_count()
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    for i in range(3):
+        c.send(3203, request_bytes("00700"), serial=10 + i)
+    wait_for(lambda: upstream.connection_count() == before + 1)
+    wait_for(lambda: any(p._inflight == 3 for p in list(proxy._protocols)))
+    c.close()
+    wait_for(lambda: upstream.connection_count() == before)  # not after upstream_timeout (30 s)
+    wait_for(lambda: not proxy._protocols)
+
+
+def test_pushes_wait_at_the_upstream_while_the_client_does_not_read(
+    upstream: MockOpenD, opend_server_factory, raw_client
+) -> None:
+    """A client that subscribes and never reads: the proxy stops reading the
+    upstream instead of buffering its pushes (the upstream's own limits then apply)."""
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", write_buffer_limit=65536)
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    sub: Any = message_types(3001)[0]()  # type: ignore[index,misc]
+    sec = sub.c2s.securityList.add()
+    sec.market, sec.code = 1, "00700" * 4000  # 20 kB codes: each push carries one
+    sub.c2s.subTypeList.append(1)
+    sub.c2s.isSubOrUnSub = True
+    for i in range(200):  # 200 subscriptions x 3 pushes x 20 kB (12 MB), none of it read
+        c.send(3001, sub.SerializeToString(), serial=100 + i)
+    wait_for(lambda: any(p._paused for p in list(proxy._protocols)))
+    proto = next(iter(proxy._protocols))
+    wait_for(lambda: proto.relay is not None and proto.relay._paused)
+    held: Any = proto.transport.get_write_buffer_size() if proto.transport else 0
+    assert held < 1 << 20  # what the proxy holds for this client stays near its write budget
+
+
+def test_websocket_clients_are_relayed_with_their_pushes(upstream: MockOpenD, opend_server_factory) -> None:
+    """The JS SDK's port: requests relayed under the client's section, upstream pushes as section 0."""
+    import asyncio
+
+    import aiohttp
+    from test_websocket import init_body
+
+    from mock_opend.ws_protocol import pack_request, unpack_reply
+
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", ws_port=0)
+    snap_rsp = message_types(3203)[1]  # type: ignore[index]
+    sub: Any = message_types(3001)[0]()  # type: ignore[index,misc]
+    sec = sub.c2s.securityList.add()
+    sec.market, sec.code = 1, "00700"
+    sub.c2s.subTypeList.append(1)
+    sub.c2s.isSubOrUnSub = True
+
+    async def talk() -> list[tuple[int, int, int, str, bytes]]:
+        async with aiohttp.ClientSession() as s, s.ws_connect(f"ws://127.0.0.1:{proxy.ws_port}/") as ws:
+            await ws.send_bytes(pack_request(1, 2, init_body()))
+            got = [unpack_reply((await ws.receive(timeout=10)).data)]
+            await ws.send_bytes(pack_request(3203, 9, request_bytes("00700")))
+            await ws.send_bytes(pack_request(3001, 10, sub.SerializeToString()))
+            for _ in range(5):
+                got.append(unpack_reply((await ws.receive(timeout=10)).data))
+            return got
+
+    init, snap, subbed, *pushes = asyncio.run(talk())
+    assert init[2] == 0
+    assert (snap[0], snap[1], snap[2]) == (3203, 9, 0)
+    assert snap_rsp.FromString(snap[4]).s2c.snapshotList[0].basic.name == "NAME-00700"
+    assert (subbed[1], subbed[2]) == (10, 0)
+    assert [(p[0], p[1]) for p in pushes] == [(3005, 0)] * 3
+    entries = [e for e in proxy.journal.entries() if e.transport == "ws"]
+    assert [(e.proto_id, e.source, e.extra.get("push", False)) for e in entries] == [
+        (1, "mock", False), (3203, "upstream", False), (3001, "upstream", False),
+        (3005, "upstream", True), (3005, "upstream", True), (3005, "upstream", True),
+    ]  # fmt: skip
