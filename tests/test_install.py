@@ -71,9 +71,15 @@ def test_plain_install_gives_working_console_scripts_and_leaves_other_projects_a
     listed = _run([str(bin_ / "opend-conformance"), "list"], cwd=tmp_path, timeout=60)
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == 28
-    for argv in (["mock-opend", "--help"], ["mock-opend", "errors"], ["opend-conformance", "run", "--help"]):
+    for argv in (
+        ["mock-opend", "--help"],
+        ["mock-opend", "errors"],
+        ["mock-opend", "record", "--help"],
+        ["opend-conformance", "run", "--help"],
+    ):
         r = _run([str(bin_ / argv[0]), *argv[1:]], cwd=tmp_path, timeout=60)
         assert r.returncode == 0, (argv, r.stderr[-2000:])
+    _record_from_an_installed_server(bin_, tmp_path)
     # the kit runs a shell-command driver (a from-scratch Python client shipped with the package)
     driver = f"{bin_ / 'python'} -m conformance.drivers.raw_python"
     kit = [str(bin_ / "opend-conformance"), "run", "--client-cmd", driver]
@@ -85,6 +91,34 @@ def test_plain_install_gives_working_console_scripts_and_leaves_other_projects_a
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
     assert "2 passed, 0 failed, 0 skipped" in ran.stdout
     _unrelated_session_passes(bin_, tmp_path)  # with mock-opend merely installed
+
+
+def _record_from_an_installed_server(bin_: Path, tmp_path: Path) -> None:
+    """`mock-opend record` (and its progress bar's dependency) from the plain install."""
+    import json
+    import subprocess
+
+    server = subprocess.Popen(
+        [str(bin_ / "mock-opend"), "serve", "--port", "0", "--ws-port", "off", "--now", "2026-06-15"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert server.stdout is not None
+        port = json.loads(server.stdout.readline())["port"]
+        out = tmp_path / "captured"
+        args = ["--market", "US_SECURITY", "--type", "VOLUME", "--begin", "2026-06-01", "--end", "2026-06-12"]
+        r = _run([str(bin_ / "mock-opend"), "record", "--opend", f"127.0.0.1:{port}", "-o", str(out), *args,
+                  "--progress"], cwd=tmp_path, timeout=60)  # fmt: skip
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert json.loads(r.stdout)["rows_in_file"] == 10 and "100%" in r.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 def test_plugins_do_not_break_pytest_even_when_the_kit_cannot_import(wheel: Path, tmp_path: Path) -> None:

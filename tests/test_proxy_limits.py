@@ -4,6 +4,7 @@ look inside; every wait is for an event, with a deadline."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -40,16 +41,27 @@ def test_relayed_requests_in_flight_are_bounded(upstream: MockOpenD, opend_serve
     n = 40
     body = request_bytes("00700")
     c.send_raw(b"".join(encode_frame(3203, 1000 + i, body) for i in range(n)))
-    peak = 0
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:  # replies come in bursts 100 ms apart; in between, 4 wait upstream
+        while not done.is_set():
+            for proto in list(proxy._protocols):
+                peak[0] = max(peak[0], proto._inflight)
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     seen: list[int] = []
     c.sock.settimeout(30)
-    while len(seen) < n:
-        for proto in list(proxy._protocols):
-            peak = max(peak, proto._inflight)
-        header, _ = c.recv_frame()
-        seen.append(header.serial)
+    try:
+        while len(seen) < n:
+            seen.append(c.recv_frame()[0].serial)
+    finally:
+        done.set()
+        sampler.join()
     assert sorted(seen) == [1000 + i for i in range(n)]  # every request answered, none lost
-    assert peak == 4  # the limit was reached, never passed
+    assert peak[0] == 4  # the limit was reached, never passed
     relayed = [e for e in upstream.journal.entries() if e.proto_id == 3203]
     assert len(relayed) == n
 
@@ -129,3 +141,25 @@ def test_websocket_clients_are_relayed_with_their_pushes(upstream: MockOpenD, op
         (1, "mock", False), (3203, "upstream", False), (3001, "upstream", False),
         (3005, "upstream", True), (3005, "upstream", True), (3005, "upstream", True),
     ]  # fmt: skip
+
+
+def test_faults_apply_to_relayed_requests(upstream: MockOpenD, opend_server_factory, raw_client) -> None:
+    """An injected error answers without relaying; a latency fault delays the upstream's reply."""
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}")
+    snap_rsp = message_types(3203)[1]  # type: ignore[index]
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    proxy.faults.add(kind="error", proto_id=3203, ret_type=-1, ret_msg="busy")
+    c.send(3203, request_bytes("00700"), serial=5)
+    header, body = c.recv_frame()
+    assert header.serial == 5 and snap_rsp.FromString(body).retMsg == "busy"
+    assert not [e for e in upstream.journal.entries() if e.proto_id == 3203]  # never relayed
+    proxy.faults.add(kind="latency", proto_id=3203, latency_ms=300)
+    t0 = time.monotonic()
+    c.send(3203, request_bytes("00700"), serial=6)
+    header, body = c.recv_frame()
+    assert header.serial == 6 and time.monotonic() - t0 >= 0.3
+    assert snap_rsp.FromString(body).s2c.snapshotList[0].basic.name == "NAME-00700"
+    first, second = [e for e in proxy.journal.entries() if e.proto_id == 3203]
+    assert (first.source, first.extra["fault"]) == ("fault", "error")
+    assert (second.source, second.extra["fault"]) == ("upstream", "latency")
