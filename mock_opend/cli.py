@@ -174,6 +174,12 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
     except OSError as exc:  # the message names the port: TCP, WebSocket or admin
         print(f"mock-opend: error: cannot listen on {cfg.host}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    await serve_until_signalled(server)
+    return 0
+
+
+async def serve_until_signalled(server: Any) -> None:
+    """Print the ready line of a started server, serve until SIGINT/SIGTERM, stop."""
     print(json.dumps(server.ready_info()), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -181,7 +187,6 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.stop()
-    return 0
 
 
 def _market(text: str) -> OptionMarket:

@@ -198,6 +198,20 @@ class RawClient:
         return rsp
 
 
+def admin_call(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    """(status, JSON) of an admin API call to 127.0.0.1:port/__admin<path>."""
+    import urllib.error
+    import urllib.request
+
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/__admin{path}", data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as rsp:
+            return rsp.status, json.loads(rsp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 @pytest.fixture
 def raw_client() -> Iterator[Callable[[str, int], RawClient]]:
     clients: list[RawClient] = []

@@ -12,13 +12,12 @@ import json
 import socket
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import ROOT, ServerProcess, sdk_context, start_server_process, stop_all
+from conftest import ROOT, ServerProcess, admin_call, sdk_context, start_server_process, stop_all
 
 pytestmark = pytest.mark.sdk
 
@@ -33,13 +32,7 @@ RANGES = [
 
 
 def admin(sp: ServerProcess, path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{sp.ready['admin_port']}/__admin{path}", data, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as rsp:
-            return rsp.status, json.loads(rsp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    return admin_call(sp.ready["admin_port"], method, path, body)
 
 
 def statistics(ctx: Any, market: str, dtype: str, begin: str, end: str) -> pd.DataFrame:
@@ -285,7 +278,8 @@ futu.SysConfig.enable_proto_encrypt(True)
 ctx = futu.OpenQuoteContext(host="127.0.0.1", port=int(sys.argv[1]))
 ret, snap = ctx.get_market_snapshot(["HK.00700", "US.AAPL"])
 ctx.close()
-print(json.dumps([ret, list(snap["name"]) if ret == 0 else snap]))
+with open(sys.argv[3], "w") as fh:  # not stdout: the SDK's threads log there
+    json.dump([ret, list(snap["name"]) if ret == 0 else snap], fh)
 """
 
 
@@ -304,10 +298,12 @@ def test_encrypted_upstream_and_client(server_process, tmp_path: Path) -> None:
     proxy = server_process(
         "--upstream", f"127.0.0.1:{up.port}", "--upstream-rsa-key", str(up_key), "--rsa-key", str(px_key)
     )
+    result = tmp_path / "result.json"
     done = subprocess.run(
-        [sys.executable, "-c", ENCRYPTED_CLIENT, str(proxy.port), str(px_key)],
+        [sys.executable, "-c", ENCRYPTED_CLIENT, str(proxy.port), str(px_key), str(result)],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, ["NAME-00700", "NAME-AAPL"]], done.stderr[-2000:]
+    assert result.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    assert json.loads(result.read_text()) == [0, ["NAME-00700", "NAME-AAPL"]]

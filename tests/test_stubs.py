@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import sdk_context
+from conftest import admin_call, sdk_context
 
 from mock_opend.frame import FMT_JSON, FMT_PROTOBUF
 from mock_opend.proto_ids import message_types
@@ -239,19 +239,10 @@ def test_stub_pushes_follow_the_reply_in_order(opend_server_factory, raw_client)
 
 
 def test_admin_api_stubs(opend_server_factory) -> None:
-    import urllib.error
-    import urllib.request
-
     server = opend_server_factory(now="2026-06-15", admin_port=0)
 
     def call(method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        req = urllib.request.Request(f"http://127.0.0.1:{server.admin_port}/__admin{path}", data, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as rsp:
-                return rsp.status, json.loads(rsp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
+        return admin_call(server.admin_port, method, path, body, raw)
 
     status, made = call("POST", "/stubs", snapshot_stub(id="snap-700"))
     assert status == 201 and made["id"] == "snap-700" and made["name"] == "Qot_GetSecuritySnapshot"

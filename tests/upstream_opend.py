@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import signal
 import sys
 from typing import Any
 
@@ -89,15 +87,11 @@ def build(argv: list[str]) -> MockOpenD:
 
 
 async def main(argv: list[str]) -> None:
+    from mock_opend.cli import serve_until_signalled
+
     server = build(argv)
     await server.start()
-    print(json.dumps(server.ready_info()), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop()
+    await serve_until_signalled(server)
 
 
 if __name__ == "__main__":
