@@ -20,6 +20,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import DecodeError
+
 from .crypto import RsaKey
 from .frame import FMT_PROTOBUF
 from .markets import DataType, OptionMarket
@@ -33,6 +35,7 @@ PROTO = 3301
 RATE_LIMITED_TEXT = ("频率", "frequen")  # the gateway's zh and en wording
 MAX_PAGES = 100  # per query: a year is at most 260 rows
 GATEWAY_RATE = RateSpec(60, 30.0)  # the documented 3301 limit
+RETRIES = 4  # a query the gateway still calls too frequent is tried this often, a window apart
 
 
 class CaptureError(RuntimeError):
@@ -64,7 +67,11 @@ class CaptureResult:
 
 
 class _Pacer:
-    """At most ``limit`` requests in any ``window`` seconds, KeepAlive while waiting."""
+    """At most ``limit`` requests in any ``window`` seconds, KeepAlive while waiting.
+
+    A request counts from when its reply arrives (``answered``), not from when it
+    was sent: the gateway counted it somewhere in between, so a window measured
+    from the reply is never shorter than the gateway's."""
 
     def __init__(self, spec: RateSpec, keep_alive: Callable[[], None], period: float) -> None:
         self.spec = spec
@@ -81,9 +88,13 @@ class _Pacer:
             if len(self.sent) < self.spec.limit:
                 self.sent.append(now)
                 return
-            pause = self.sent[0] + self.spec.window - now + 0.05
+            pause = self.sent[0] + self.spec.window - now + 0.01
             on_wait(pause)
             self.sleep(pause)
+
+    def answered(self) -> None:
+        if self.sent:
+            self.sent[-1] = time.monotonic()
 
     def sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -172,13 +183,17 @@ class Capture:
         assert self._sock is not None and self._link is not None
         req: Any = OptionMarketStatisticRequest()
         req.c2s.CopyFrom(c2s)
-        for _attempt in range(4):
+        for _attempt in range(RETRIES):
             pacer.wait_turn(on_wait)
             serial, frame = self._link.request(PROTO, FMT_PROTOBUF, req.SerializeToString())
             self._sock.sendall(frame)
             self.result.requests += 1
             reply = self._next(Reply, serial)
-            rsp: Any = OptionMarketStatisticResponse.FromString(reply.body)
+            pacer.answered()
+            try:
+                rsp: Any = OptionMarketStatisticResponse.FromString(reply.body)
+            except DecodeError as exc:
+                raise CaptureError(f"OpenD at {self._where} sent a 3301 reply that does not decode: {exc}") from None
             if rsp.retType == 0:
                 self.recorder.statistics(FMT_PROTOBUF, reply.body)
                 return rsp
@@ -186,7 +201,7 @@ class Capture:
                 raise QueryError(rsp.retMsg or f"retType {rsp.retType}")
             on_wait(self.rate.window)
             pacer.sleep(self.rate.window)
-        raise QueryError("still rate-limited after three full windows")
+        raise QueryError(f"still rate-limited after {RETRIES} tries, a window apart")
 
     def run(self, markets: Iterable[OptionMarket], types: Iterable[DataType], begin: date, end: date) -> CaptureResult:
         from tqdm import tqdm

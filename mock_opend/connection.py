@@ -29,7 +29,7 @@ from .crypto import AesSession, CryptoError
 from .errors import ErrorSpec, ServerError
 from .faults import Fault
 from .frame import FMT_JSON, FMT_PROTOBUF, Frame, FrameDecoder, FramingError, encode_frame
-from .gateway import PROTO_INIT_CONNECT, PROTOCOLS, SUPPORTED, Gateway, ProtoSpec, Session
+from .gateway import PROTO_INIT_CONNECT, SUPPORTED, Gateway, ProtoSpec, Session
 from .journal import JournalEntry
 from .messages import ErrorResponse
 from .proto_ids import label, message_types, name_of
@@ -185,32 +185,18 @@ class Processor:
             if spec is not None and not gw.served_elsewhere(proto_id):
                 if spec.needs_init and not self.session.initialized:
                     raise ServerError(E.NOT_INITIALIZED, proto_id=proto_id)
-                try:
-                    request = decode_body(fmt, body, spec.request)
-                except BodyError as exc:
-                    raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
-                entry.request = request
-                reply = spec.handler(gw, self.session, request)
-                message, reply_body, pushes = reply.message, reply.body, reply.pushes
-                entry.rows, entry.next_key = reply.rows, reply.next_key
+                message, reply_body, pushes = self._here(spec, fmt, body, entry)
             else:
                 encoded, pushes, relay = self._elsewhere(proto_id, fmt, body, spec, entry)
                 if relay is None and encoded is None:  # no stub, no upstream: a handler here after all
                     assert spec is not None
-                    request = decode_body(fmt, body, spec.request)
-                    entry.request = request
-                    reply = spec.handler(gw, self.session, request)
-                    message, reply_body, pushes = reply.message, reply.body, reply.pushes
-                    entry.rows, entry.next_key = reply.rows, reply.next_key
+                    message, reply_body, pushes = self._here(spec, fmt, body, entry)
         except ServerError as exc:
             message = error_message(spec or response_spec(proto_id), exc.spec, exc.message(gw.lang))
             encoded = relay = None
             pushes = ()
             entry.error = exc.spec.name
             entry.source = "mock"
-        except BodyError as exc:
-            message = error_message(spec, E.BAD_BODY, E.BAD_BODY.render(gw.lang, proto_id=proto_id, detail=str(exc)))
-            entry.error = E.BAD_BODY.name
         except Exception as exc:  # a bug: answer, log, keep serving
             logging.getLogger("mock_opend").exception("handler failed for proto %s", proto_id)
             message = error_message(spec, E.INTERNAL, E.INTERNAL.render(gw.lang, detail=repr(exc)))
@@ -229,6 +215,19 @@ class Processor:
             entry.source = "fault"
         reply_fmt = fmt if fmt in FMT_NAMES else FMT_PROTOBUF
         return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body, encoded, pushes, relay)
+
+    def _here(
+        self, spec: ProtoSpec, fmt: int, body: bytes, entry: JournalEntry
+    ) -> tuple[Message | None, bytes | None, tuple[PushStub, ...]]:
+        """Decode and run the handler here: (message, pre-encoded body, pushes)."""
+        try:
+            request = decode_body(fmt, body, spec.request)
+        except BodyError as exc:
+            raise ServerError(E.BAD_BODY, proto_id=spec.proto_id, detail=str(exc)) from None
+        entry.request = request
+        reply = spec.handler(self.gateway, self.session, request)
+        entry.rows, entry.next_key = reply.rows, reply.next_key
+        return reply.message, reply.body, reply.pushes
 
     def _elsewhere(
         self, proto_id: int, fmt: int, body: bytes, spec: ProtoSpec | None, entry: JournalEntry
@@ -359,7 +358,8 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
     outcome.encoded = result.body
     entry.ret_type, entry.ret_msg = reply_status(outcome.reply_fmt, result.body)
     if gw.recorder is not None and entry.ret_type == 0:
-        entry.extra["record"] = gw.recorder.exchange(
+        entry.extra["record"] = _recording(
+            gw.recorder.exchange,
             session.conn_id,
             proto_id,
             outcome.reply_fmt,
@@ -380,10 +380,20 @@ def journal_push(processor: Processor, proto_id: int, serial: int, fmt: int, bod
     entry.ret_type, entry.ret_msg = reply_status(fmt, body)
     if gw.recorder is not None:
         keep_out = (*secrets, session.conn_id)
-        entry.extra["record"] = gw.recorder.push(
-            session.conn_id, proto_id, serial, fmt, body, secrets=keep_out, now=time.time()
+        entry.extra["record"] = _recording(
+            gw.recorder.push, session.conn_id, proto_id, serial, fmt, body, secrets=keep_out, now=time.time()
         )
     gw.journal.add(entry)
+
+
+def _recording(call: Any, *args: Any, **kwargs: Any) -> str:
+    """What the recorder did; a failure to write (disk full, a stub the live store
+    refuses) is reported in the journal and the log, and the client still gets its reply."""
+    try:
+        return str(call(*args, **kwargs))
+    except Exception as exc:
+        logging.getLogger("mock_opend.record").exception("recording failed")
+        return f"not recorded: {type(exc).__name__}: {exc}"
 
 
 def apply_fault(fault: Fault | None, out: bytes, corrupt: slice) -> tuple[list[Action], bool]:
@@ -592,7 +602,7 @@ class Connection:
         else:
             err = E.BODY_TOO_LARGE
             text = err.render(gw.lang, body_len=h.body_len, limit=gw.config.max_body_len)
-        msg = error_message(PROTOCOLS.get(h.proto_id), err, text)
+        msg = error_message(self.processor.protocols.get(h.proto_id), err, text)
         fmt = FMT_NAMES.get(h.fmt, f"unknown({h.fmt})")
         self.processor.record_unparsed(h.proto_id, h.serial, fmt, h.body_len, err, text, sha1_ok=False)
         self.closed = True

@@ -29,17 +29,12 @@ from .faults import FaultPlan
 from .fixtures import load_fixtures
 from .journal import Journal
 from .paging import PageKeys
+from .proto_ids import PROTO_GET_GLOBAL_STATE, PROTO_INIT_CONNECT, PROTO_KEEP_ALIVE, SESSION_PROTOS
 from .rate_limit import RateLimiter, parse_rate
 from .statistics import StatisticService, encode_page
 from .stubs import PushStub, StubStore
 
-PROTO_INIT_CONNECT: Final = 1001
-PROTO_GET_GLOBAL_STATE: Final = 1002
-PROTO_KEEP_ALIVE: Final = 1004
 PROTO_OPTION_MARKET_STATISTIC: Final = 3301
-# Always answered here, whatever stubs or upstream say: they belong to the session.
-# (1 is the WebSocket port's Init command.)
-SESSION_PROTOS: Final = frozenset({1, PROTO_INIT_CONNECT, PROTO_GET_GLOBAL_STATE, PROTO_KEEP_ALIVE})
 
 # Process-wide: the SDK keys a process-wide table by connID, so two mock servers
 # in one test process must never hand out the same id.

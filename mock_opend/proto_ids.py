@@ -199,6 +199,13 @@ NAMES: Final[dict[int, str]] = {
     3803: "SkillWrap_DerivativeUnusual",
 }
 
+PROTO_INIT_CONNECT: Final = 1001
+PROTO_GET_GLOBAL_STATE: Final = 1002
+PROTO_KEEP_ALIVE: Final = 1004
+# Always answered by mock-opend itself, whatever stubs or upstream say: they belong to
+# the session (1 is the WebSocket port's Init command).
+SESSION_PROTOS: Final = frozenset({1, PROTO_INIT_CONNECT, PROTO_GET_GLOBAL_STATE, PROTO_KEEP_ALIVE})
+
 # Ids the SDKs route as pushes (unasked frames), PROTOCOL.md 2.5.
 PUSH_IDS: Final = frozenset({1003, 2208, 2218, 3005, 3007, 3009, 3011, 3013, 3015, 3019, 3261, 3310, 3450, 3451, 3452})
 

@@ -36,10 +36,12 @@ from .dataset import varint as _varint
 from .fixtures import COLUMNS
 from .markets import EXCHANGE_OF, DataType, OptionMarket
 from .messages import OptionMarketStatisticResponse
-from .proto_ids import name_of
+from .proto_ids import message_types, name_of
 from .stubs import (
     DEFAULT_REDACT,
     MAX_PUSHES,
+    MAX_STUB_FILE,
+    MAX_STUBS,
     Body,
     Stub,
     StubStore,
@@ -54,6 +56,8 @@ from .trading_calendar import calendar_for
 
 log = logging.getLogger("mock_opend.record")
 FIXTURE_FILE = "fixtures/option_market_statistic.csv"
+MAX_FILES = MAX_STUBS  # stub files one recording writes
+MAX_BYTES = 1 << 30  # bytes one recording writes, stubs and fixture rewrites together
 PUSH_WINDOW = 60.0  # seconds after a request during which its pushes are kept
 SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follow them
 
@@ -91,6 +95,7 @@ class Recorder:
         self._open: dict[int, _Open] = {}
         self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
         self._lock = threading.Lock()
+        self._written = 0
         self.dir.mkdir(parents=True, exist_ok=True)
         fixture = self.dir / FIXTURE_FILE
         if fixture.exists():  # recording again adds to what is there
@@ -151,12 +156,10 @@ class Recorder:
         except BodyError as exc:
             return self._skip(f"{name_of(proto_id)}: not recorded, the body does not decode ({exc})")
         ignore: list[str] = list(self.ignore)
+        unsafe = self._unknown_shape(proto_id)
+        if unsafe:
+            return self._skip(unsafe)
         if req.raw is not None or rep.raw is not None:
-            if not name_of(proto_id).startswith("Qot_"):
-                return self._skip(
-                    f"{name_of(proto_id)} ({proto_id}): not recorded, "
-                    "its shape is unknown and it may carry account data"
-                )
             if self._raw_unsafe(request, secrets) or self._raw_unsafe(reply, secrets):
                 return self._skip(f"{name_of(proto_id)} ({proto_id}): not recorded, its bytes hold an id or key")
         else:
@@ -178,10 +181,22 @@ class Recorder:
             doc["ignore"] = sorted(set(ignore))
         stub = stub_from_json(doc, f"recorded {name_of(proto_id)}", self.ignore, source="recorded")
         with self._lock:
-            self._write_stub(stub)
+            if self.stats.stubs >= MAX_FILES:
+                return self._skip(f"{stub.id}: not recorded, this recording already holds {MAX_FILES} stubs")
+            why = self._write_stub(stub)
+            if why:
+                return self._skip(why)
             self.stats.stubs += 1
             self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING)
         return f"recorded as stub {stub.id}"
+
+    @staticmethod
+    def _unknown_shape(proto_id: int) -> str:
+        """Why a protocol of unknown shape is not recorded ('' for a quote protocol,
+        whose bytes are then checked for ids): its fields cannot be checked by name."""
+        if message_types(proto_id) is not None or name_of(proto_id).startswith("Qot_"):
+            return ""
+        return f"{name_of(proto_id)} ({proto_id}): not recorded, its shape is unknown and it may carry account data"
 
     def push(
         self,
@@ -202,6 +217,9 @@ class Recorder:
             stub = opened.stub
             if len(stub.pushes) >= MAX_PUSHES:
                 return f"not recorded: {stub.id} already holds {MAX_PUSHES} pushes"
+            unsafe = self._unknown_shape(proto_id)
+            if unsafe:
+                return self._skip(unsafe)
             try:
                 rep = body_of(proto_id, "reply", fmt, body)
             except BodyError as exc:
@@ -221,29 +239,42 @@ class Recorder:
             full = stub.to_json()
             full["pushes"] = [*full.get("pushes", []), item]
             new = stub_from_json(full, f"recorded {stub.id}", self.ignore, source="recorded")
+            why = self._write_stub(new)
+            if why:
+                return self._skip(why)
             opened.stub = new
-            self._write_stub(new)
             self.stats.pushes += 1
             return f"recorded after stub {new.id}"
 
     def note_request(self, conn_id: int, proto_id: int, now: float) -> None:
-        """A request answered locally or from a stub ends the previous one's push
-        window unless that one subscribed (pushes follow subscriptions)."""
+        """A request answered from a stub ends the previous recorded request's push
+        window, unless that one subscribed (pushes follow subscriptions)."""
         with self._lock:
             opened = self._open.get(conn_id)
-            if opened is not None and not opened.subscribing and proto_id not in (1004,):
+            if opened is not None and not opened.subscribing:
                 del self._open[conn_id]
 
     def connection_closed(self, conn_id: int) -> None:
         with self._lock:
             self._open.pop(conn_id, None)
 
-    def _write_stub(self, stub: Stub) -> None:
+    def _write_stub(self, stub: Stub) -> str:
+        """Write (or rewrite) a stub file; why not, when it cannot be."""
+        text = stub_file_json(stub)
+        size = len(text.encode())
+        if size > MAX_STUB_FILE:
+            return (
+                f"{stub.id}: not written, {size >> 20} MiB is over the {MAX_STUB_FILE >> 20} MiB a stub file may hold"
+            )
+        if self._written + size > MAX_BYTES:
+            return f"{stub.id}: not written, this recording has written {MAX_BYTES >> 30} GiB"
         (self.dir / "stubs").mkdir(exist_ok=True)
-        _atomic_write(self.dir / "stubs" / f"{stub.id}.json", stub_file_json(stub))
+        _atomic_write(self.dir / "stubs" / f"{stub.id}.json", text)
+        self._written += size
         if self.live is not None:
             stub.source = str(self.dir / "stubs" / f"{stub.id}.json")
-            self.live.add(stub)
+            self.live.add(stub)  # may refuse past the store's limit: the caller reports it
+        return ""
 
     # -- 3301 ------------------------------------------------------------------------------
     def statistics(self, fmt: int, reply: bytes) -> str:
@@ -291,7 +322,12 @@ class Recorder:
             writer.writerow([market.name, dtype.name, day.isoformat(), call, put])
         path = self.dir / FIXTURE_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, out.getvalue())
+        text = out.getvalue()
+        if self._written + len(text) > MAX_BYTES:
+            self._skip(f"{FIXTURE_FILE}: not rewritten, this recording has written {MAX_BYTES >> 30} GiB")
+            return
+        _atomic_write(path, text)
+        self._written += len(text)
 
     def _skip(self, why: str) -> str:
         if len(self.stats.skipped) < 1000:

@@ -2,12 +2,14 @@
 the upstream OpenD.
 
 The link opens on the first request that has to go upstream, does its own
-InitConnect and KeepAlive, and relays requests under its own serials.  Every
-wait is bounded by ``upstream_timeout``: connecting and InitConnect together,
-and each reply.  A link that drops fails what is in flight at once (the client
-gets an error reply for each) and is opened again by the next request.  Pushes
-are handed to ``on_push``; while the client does not read, the link stops
-reading the upstream, so pushes pile up there rather than here.
+InitConnect and KeepAlive, and relays requests under its own serials.  Replies
+and pushes are handed over by callbacks, synchronously and in the order the
+upstream sent them, so a push never overtakes the reply to the request that
+caused it.  Every wait is bounded by ``upstream_timeout``: connecting
+(connect + InitConnect), and then each reply from the moment its request is
+sent.  A link that drops fails what is in flight at once (each gets an error
+reply) and is opened again by the next request.  ``pause_reading`` lets the
+I/O shell stop reading the upstream while its client is far behind.
 """
 
 from __future__ import annotations
@@ -56,16 +58,14 @@ class RelayFailure:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class _Fail(Exception):
-    def __init__(self, failure: RelayFailure) -> None:
-        self.failure = failure
+Done = Callable[[Relayed | RelayFailure], None]
 
 
 class _LinkProtocol(asyncio.Protocol):
     """The socket of one link; a new one for every (re)connection."""
 
-    def __init__(self, relay: Relay, link: UpstreamLink) -> None:
-        self.relay = relay
+    def __init__(self, owner: Link, link: UpstreamLink) -> None:
+        self.owner = owner
         self.link = link
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[Ready] = asyncio.get_running_loop().create_future()
@@ -80,9 +80,9 @@ class _LinkProtocol(asyncio.Protocol):
                 if not self.ready.done():
                     self.ready.set_result(event)
             elif isinstance(event, Reply):
-                self.relay._reply(event)
+                self.owner._reply(event)
             elif isinstance(event, Push):
-                self.relay.on_push(event)
+                self.owner._push(event)
             elif isinstance(event, Broken):
                 self._fail(event.reason)
                 if self.transport is not None:
@@ -96,10 +96,17 @@ class _LinkProtocol(asyncio.Protocol):
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(reason))
             self.ready.exception()  # retrieved: nobody may be waiting any more
-        self.relay._lost(self, reason)
+        self.owner._lost(self, reason)
 
 
-class Relay:
+@dataclass(slots=True)
+class _Pending:
+    proto_id: int
+    done: Done
+    timer: asyncio.TimerHandle | None = None
+
+
+class Link:
     """One client connection's link to the upstream OpenD."""
 
     def __init__(
@@ -114,84 +121,76 @@ class Relay:
         self.on_push = on_push
         self.push_fmt = push_fmt
         self.language = language
+        self.server_ver = 0
+        self.secrets: tuple[str | int, ...] = ()
         self._proto: _LinkProtocol | None = None
-        self._pending: dict[tuple[int, int], asyncio.Future[Relayed | RelayFailure]] = {}
-        self._lock = asyncio.Lock()
+        self._pending: dict[tuple[int, int], _Pending] = {}
+        self._waiting: list[tuple[int, int, bytes, Done]] = []  # requests made while connecting
+        self._connecting: asyncio.Task[None] | None = None
         self._keep_alive: asyncio.Task[None] | None = None
         self._paused = False
         self._closed = False
-        self.server_ver = 0
-        self.secrets: tuple[str | int, ...] = ()
 
-    @property
-    def inflight(self) -> int:
-        return len(self._pending)
+    # -- requests ------------------------------------------------------------------------
+    def request(self, proto_id: int, fmt: int, body: bytes, done: Done) -> None:
+        """Relay one request; ``done`` gets the reply or why there is none (exactly once)."""
+        if self._closed:
+            done(self._unreachable(proto_id, "the client connection is closing"))
+            return
+        proto = self._proto
+        if proto is not None and not proto.lost and proto.ready.done() and proto.ready.exception() is None:
+            self._send(proto, proto_id, fmt, body, done)
+            return
+        self._waiting.append((proto_id, fmt, body, done))
+        if self._connecting is None:
+            self._connecting = asyncio.get_running_loop().create_task(self._connect())
 
-    async def call(self, proto_id: int, fmt: int, body: bytes) -> Relayed | RelayFailure:
-        """Relay one request; the upstream's reply or why there is none."""
-        s = self.settings
-        deadline = time.monotonic() + s.timeout
-        try:
-            proto = await self._ensure(proto_id, deadline)
-        except _Fail as exc:
-            return exc.failure
-        link = proto.link
-        serial, frame = link.request(proto_id, fmt, body)
-        fut: asyncio.Future[Relayed | RelayFailure] = asyncio.get_running_loop().create_future()
-        self._pending[(proto_id, serial)] = fut
+    def _send(self, proto: _LinkProtocol, proto_id: int, fmt: int, body: bytes, done: Done) -> None:
+        serial, frame = proto.link.request(proto_id, fmt, body)
+        key = (proto_id, serial)
+        pending = _Pending(proto_id, done)
+        pending.timer = asyncio.get_running_loop().call_later(self.settings.timeout, self._timed_out, key)
+        self._pending[key] = pending
         assert proto.transport is not None
         proto.transport.write(frame)
-        try:
-            return await asyncio.wait_for(fut, max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            return RelayFailure(
-                E.UPSTREAM_TIMEOUT, {"upstream": s.address, "timeout": f"{s.timeout:g}", "proto": label(proto_id)}
-            )
-        finally:
-            self._pending.pop((proto_id, serial), None)
 
-    async def _ensure(self, proto_id: int, deadline: float) -> _LinkProtocol:
+    async def _connect(self) -> None:
         s = self.settings
-
-        def fail(detail: str) -> _Fail:
-            return _Fail(
-                RelayFailure(
-                    E.UPSTREAM_UNREACHABLE, {"upstream": s.address, "detail": detail, "proto": label(proto_id)}
-                )
-            )
-
-        if self._closed:
-            raise fail("the client connection is closing")
+        reason = ""
         try:
-            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                async with self._lock:
-                    proto = self._proto
-                    if proto is not None and not proto.lost and proto.ready.done() and not proto.ready.exception():
-                        return proto
-                    loop = asyncio.get_running_loop()
-                    link = UpstreamLink(rsa=s.rsa, push_fmt=self.push_fmt, language=self.language)
-                    try:
-                        _, proto = await loop.create_connection(lambda: _LinkProtocol(self, link), s.host, s.port)
-                    except OSError as exc:
-                        raise fail(exc.strerror or str(exc)) from None
-                    self._proto = proto
-                    assert proto.transport is not None
-                    if self._paused:
-                        proto.transport.pause_reading()
-                    proto.transport.write(link.init_connect())
-                    try:
-                        ready = await asyncio.shield(proto.ready)
-                    except ConnectionError as exc:
-                        raise fail(str(exc)) from None
-                    self.server_ver = ready.server_ver
-                    self.secrets = tuple(dict.fromkeys((*self.secrets, *ready.secrets)))[-32:]
-                    self._start_keep_alive(proto, ready.keep_alive_interval)
-                    log.info("upstream link ready", extra={"upstream": s.address, "upstream_conn": ready.conn_id})
-                    return proto
+            async with asyncio.timeout(s.timeout):
+                link = UpstreamLink(rsa=s.rsa, push_fmt=self.push_fmt, language=self.language)
+                loop = asyncio.get_running_loop()
+                _, proto = await loop.create_connection(lambda: _LinkProtocol(self, link), s.host, s.port)
+                self._proto = proto
+                assert proto.transport is not None
+                if self._paused:
+                    proto.transport.pause_reading()
+                proto.transport.write(link.init_connect())
+                ready = await asyncio.shield(proto.ready)
         except TimeoutError:
+            reason = f"no connection and InitConnect within {s.timeout:g} s"
+        except OSError as exc:  # refused, unreachable; ConnectionError from a broken InitConnect too
+            reason = exc.strerror or str(exc)
+        finally:
+            self._connecting = None
+        waiting, self._waiting = self._waiting, []
+        if reason:
             if self._proto is not None and self._proto.transport is not None and not self._proto.ready.done():
                 self._proto.transport.abort()
-            raise fail(f"no connection and InitConnect within {s.timeout:g} s") from None
+            for proto_id, _, _, done in waiting:
+                done(self._unreachable(proto_id, reason))
+            return
+        self.server_ver = ready.server_ver
+        self.secrets = tuple(dict.fromkeys((*self.secrets, *ready.secrets)))[-32:]
+        self._start_keep_alive(proto, ready.keep_alive_interval)
+        log.info("upstream link ready", extra={"upstream": s.address, "upstream_conn": ready.conn_id})
+        for proto_id, fmt, body, done in waiting:
+            self.request(proto_id, fmt, body, done)
+
+    def _unreachable(self, proto_id: int, detail: str) -> RelayFailure:
+        params = {"upstream": self.settings.address, "detail": detail, "proto": label(proto_id)}
+        return RelayFailure(E.UPSTREAM_UNREACHABLE, params)
 
     def _start_keep_alive(self, proto: _LinkProtocol, interval: int) -> None:
         if self._keep_alive is not None:
@@ -207,13 +206,27 @@ class Relay:
 
         self._keep_alive = asyncio.get_running_loop().create_task(beat())
 
-    # -- called by the link's protocol -----------------------------------------------------
+    # -- what the upstream does ------------------------------------------------------------
     def _reply(self, event: Reply) -> None:
-        fut = self._pending.get((event.proto_id, event.serial))
-        if fut is None or fut.done():
+        pending = self._pending.pop((event.proto_id, event.serial), None)
+        if pending is None:
             log.debug("late or unknown upstream reply dropped", extra={"proto": event.proto_id, "serial": event.serial})
             return
-        fut.set_result(Relayed(event.body, self.server_ver, self.secrets))
+        if pending.timer is not None:
+            pending.timer.cancel()
+        pending.done(Relayed(event.body, self.server_ver, self.secrets))
+
+    def _push(self, event: Push) -> None:
+        if not self._closed:
+            self.on_push(event)
+
+    def _timed_out(self, key: tuple[int, int]) -> None:
+        pending = self._pending.pop(key, None)
+        if pending is None:
+            return
+        s = self.settings
+        params = {"upstream": s.address, "timeout": f"{s.timeout:g}", "proto": label(pending.proto_id)}
+        pending.done(RelayFailure(E.UPSTREAM_TIMEOUT, params))
 
     def _lost(self, proto: _LinkProtocol, reason: str) -> None:
         if proto is not self._proto:
@@ -223,12 +236,21 @@ class Relay:
             self._keep_alive = None
         if not self._closed:
             log.warning("upstream link lost", extra={"upstream": self.settings.address, "reason": reason})
-        for (proto_id, _), fut in list(self._pending.items()):
-            if not fut.done():
-                params = {"upstream": self.settings.address, "detail": reason, "proto": label(proto_id)}
-                fut.set_result(RelayFailure(E.UPSTREAM_LOST, params))
+        self._fail_pending(reason)
+
+    def _fail_pending(self, reason: str) -> None:
+        pending, self._pending = self._pending, {}
+        for p in pending.values():
+            if p.timer is not None:
+                p.timer.cancel()
+            params = {"upstream": self.settings.address, "detail": reason, "proto": label(p.proto_id)}
+            p.done(RelayFailure(E.UPSTREAM_LOST, params))
 
     # -- back-pressure and the end ------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def pause_reading(self) -> None:
         self._paused = True
         if self._proto is not None and self._proto.transport is not None and not self._proto.lost:
@@ -240,8 +262,16 @@ class Relay:
             with contextlib.suppress(RuntimeError):
                 self._proto.transport.resume_reading()
 
-    def close(self) -> None:
+    def close(self, reason: str = "the client connection closed") -> None:
+        """Fail what is in flight (``done`` is called for each), then drop the link."""
         self._closed = True
+        if self._connecting is not None:
+            self._connecting.cancel()
+            self._connecting = None
+        waiting, self._waiting = self._waiting, []
+        for proto_id, _, _, done in waiting:
+            done(self._unreachable(proto_id, reason))
+        self._fail_pending(reason)
         if self._keep_alive is not None:
             self._keep_alive.cancel()
             self._keep_alive = None

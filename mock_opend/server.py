@@ -41,6 +41,7 @@ CLOSE_GRACE = 5.0  # seconds a politely closed connection has to take its last b
 # can have a few such batches in flight: keep room for four beyond the counted connections.
 LISTEN_BACKLOG = 128
 FD_RESERVE = 64 + 4 * LISTEN_BACKLOG
+BACKLOG_FACTOR = 4  # stop reading the upstream for a client this many write budgets behind
 
 
 class _TcpProtocol(asyncio.Protocol):
@@ -58,9 +59,8 @@ class _TcpProtocol(asyncio.Protocol):
         self._held = False  # reading paused because _queued is over the write budget
         self._slot = False  # holds one of the server's connection slots
         self._closing_since: float | None = None
-        self.relay: Any = None  # relay.Relay: this client's link to the upstream, opened on first use
+        self.relay: Any = None  # relay.Link: this client's link to the upstream, opened on first use
         self._inflight = 0  # relayed requests awaiting the upstream
-        self._relays: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio classes
@@ -124,6 +124,7 @@ class _TcpProtocol(asyncio.Protocol):
             self._held = True
             if self.transport is not None and was_reading:
                 self.transport.pause_reading()
+            self._check_backlog()
 
     def _flush(self, *, now: bool = False) -> None:
         self._timer = None
@@ -140,6 +141,7 @@ class _TcpProtocol(asyncio.Protocol):
             self._timer = loop.call_at(self._queue[0][0], self._flush)
         if self._held and self._queued < self.server.config.write_buffer_limit // 2:
             self._held = False
+            self._check_backlog()
             if self.transport is not None and self._reading and not self.transport.is_closing():
                 self.transport.resume_reading()
                 self._drain()
@@ -169,34 +171,29 @@ class _TcpProtocol(asyncio.Protocol):
     def _start_relay(self, action: Relay) -> None:
         assert self.conn is not None
         if self.relay is None:
-            from .relay import Relay as UpstreamRelay
+            from .relay import Link
 
             session = self.conn.session
-            self.relay = UpstreamRelay(
+            self.relay = Link(
                 self.server.gateway.upstream,
                 self._on_push,
                 push_fmt=session.push_fmt,
                 language=session.language or "Python",
             )
-            if self._paused:
-                self.relay.pause_reading()
         was_reading = self._reading
         self._inflight += 1
         if was_reading and not self._reading and self.transport is not None:
             self.transport.pause_reading()  # enough in flight: the next requests wait in the socket
-        task = asyncio.get_running_loop().create_task(self._relay_one(action))
-        self._relays.add(task)
-        task.add_done_callback(self._relays.discard)
+        self.relay.request(action.proto_id, action.fmt, action.body, lambda result: self._relayed(action, result))
 
-    async def _relay_one(self, action: Relay) -> None:
-        try:
-            result = await self.relay.call(action.proto_id, action.fmt, action.body)
-        finally:
-            was_reading = self._reading
-            self._inflight -= 1
+    def _relayed(self, action: Relay, result: Any) -> None:
+        """The upstream answered (or failed to): called in order with its pushes."""
+        was_reading = self._reading
+        self._inflight -= 1
         if self.conn is None or self.transport is None or self.transport.is_closing():
             return
         self._emit(self.conn.relay_done(action.token, result))
+        self._check_backlog()
         if not was_reading and self._reading:
             self.transport.resume_reading()
             self._drain()
@@ -205,6 +202,19 @@ class _TcpProtocol(asyncio.Protocol):
         if self.conn is None or self.transport is None or self.transport.is_closing():
             return
         self._emit(self.conn.push(event.proto_id, event.serial, event.fmt, event.body, self.relay.secrets))
+        self._check_backlog()
+
+    def _check_backlog(self) -> None:
+        """Stop reading the upstream while this client is far behind (its pushes then
+        wait at the upstream); replies to its relayed requests still flow until then."""
+        if self.relay is None or self.transport is None:
+            return
+        budget = self.server.config.write_buffer_limit
+        behind = self._held or self.transport.get_write_buffer_size() > BACKLOG_FACTOR * budget
+        if behind and not self.relay.paused:
+            self.relay.pause_reading()
+        elif not behind and self.relay.paused and not self._paused:
+            self.relay.resume_reading()
 
     # -- back-pressure: a client that does not read stops being read ---------------------------
     def pause_writing(self) -> None:
@@ -213,13 +223,11 @@ class _TcpProtocol(asyncio.Protocol):
         self._paused_since = time.monotonic()
         if self.transport is not None and was_reading:
             self.transport.pause_reading()
-        if self.relay is not None:
-            self.relay.pause_reading()  # pushes wait at the upstream, not here
+        self._check_backlog()
 
     def resume_writing(self) -> None:
         self._paused = False
-        if self.relay is not None:
-            self.relay.resume_reading()
+        self._check_backlog()
         if self.transport is not None and not self.transport.is_closing() and self._reading:
             self.transport.resume_reading()
             self._drain()
@@ -249,6 +257,8 @@ class _TcpProtocol(asyncio.Protocol):
         if self.transport is None:
             return
         self.transport.pause_reading()
+        if self.relay is not None:  # relayed requests in flight get their error reply now
+            self.relay.close("the server is stopping")
         if self._timer is not None:
             self._timer.cancel()
         self._flush(now=True)
@@ -257,9 +267,8 @@ class _TcpProtocol(asyncio.Protocol):
     def _forget(self) -> None:
         """Give the connection's slot back (once), now rather than when the loop gets to it."""
         if self.relay is not None:
-            self.relay.close()
-        for task in list(self._relays):
-            task.cancel()
+            relay, self.relay = self.relay, None
+            relay.close()  # its callbacks find the transport closing: nothing more is written
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

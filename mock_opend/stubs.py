@@ -32,7 +32,7 @@ from google.protobuf.message import Message
 
 from .body import BodyError, decode_body, encode_body
 from .frame import FMT_JSON, FMT_PROTOBUF
-from .proto_ids import PUSH_IDS, label, message_types, name_of
+from .proto_ids import PUSH_IDS, SESSION_PROTOS, label, message_types, name_of
 
 MAX_STUBS = 10000  # stubs one server holds (files, recordings and admin calls together)
 MAX_PUSHES = 50  # pushes kept after one request
@@ -338,7 +338,7 @@ def stub_from_json(doc: Any, where: str, extra_ignore: Sequence[str] = (), sourc
     if unknown:
         raise StubError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})")
     proto_id = _int(doc, "proto_id", where, 1, (1 << 32) - 1)
-    if proto_id in (1001, 1004):
+    if proto_id in SESSION_PROTOS:
         raise StubError(f"{where}: {label(proto_id)} belongs to the session and is always answered by mock-opend")
     request = _body(doc, "request", where, required=True)
     reply = _body(doc, "reply", where, required=True)

@@ -19,10 +19,8 @@ from typing import Final
 from . import messages as M
 from .crypto import AesSession, CryptoError, RsaKey
 from .frame import FMT_PROTOBUF, Frame, FrameDecoder, FramingError, encode_frame
-from .proto_ids import PUSH_IDS
+from .proto_ids import PROTO_INIT_CONNECT, PROTO_KEEP_ALIVE, PUSH_IDS
 
-PROTO_INIT_CONNECT: Final = 1001
-PROTO_KEEP_ALIVE: Final = 1004
 CLIENT_ID: Final = "mock-opend-proxy"
 CLIENT_VER: Final = 300
 MAX_UPSTREAM_BODY: Final = 64 << 20  # a reply larger than this breaks the link
@@ -166,8 +164,11 @@ class UpstreamLink:
                 return self._break(f"InitConnect refused (retType {rsp.retType}): {rsp.retMsg or 'no reason given'}")
             s2c = rsp.s2c
             if self.rsa is not None:
+                key = s2c.connAESKey.encode()
                 iv = s2c.aesCBCiv.encode() if s2c.HasField("aesCBCiv") else None
-                self.aes = AesSession(s2c.connAESKey.encode(), iv)
+                if len(key) not in (16, 24, 32) or (iv is not None and len(iv) != 16):
+                    return self._break("the InitConnect reply carries an AES key or IV of the wrong length")
+                self.aes = AesSession(key, iv)
             secrets = (s2c.connID, s2c.loginUserID, s2c.connAESKey, s2c.aesCBCiv)
             self.ready = Ready(s2c.connID, s2c.keepAliveInterval, s2c.serverVer, tuple(v for v in secrets if v))
             return self.ready

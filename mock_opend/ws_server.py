@@ -13,6 +13,7 @@ pile replies up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import struct
@@ -29,6 +30,7 @@ from .http_guard import GuardedServer, SlotPool, serve
 from .ws_protocol import MaskCheck, WsConnection
 
 log = logging.getLogger("mock_opend")
+OUT_BACKLOG = 256  # action lists queued for one WebSocket before its upstream link stops being read
 
 
 def _abort(request: web.BaseRequest, reset: bool = False) -> None:
@@ -96,12 +98,48 @@ async def start_ws_site(
         live.add(ws)
         log.debug("ws connect", extra={"conn": conn.conn_id, "peer": str(request.remote)})
         dog = asyncio.get_running_loop().create_task(_watchdog(request, conn, config))
-        relay: Any = None
-        pushing: set[asyncio.Task[Any]] = set()
+        # Everything written goes through one queue and one writer, in the order it is
+        # produced: a relayed reply and the pushes after it arrive by callbacks, in order.
+        out: asyncio.Queue[list[Any]] = asyncio.Queue()
+        link: Any = None
+        inflight = 0
+        room = asyncio.Event()
+        room.set()
+        limit = config.upstream_max_inflight
+
+        def deliver(actions: list[Any]) -> None:
+            if actions:
+                out.put_nowait(actions)
+                if link is not None and out.qsize() > OUT_BACKLOG:
+                    link.pause_reading()  # far behind: pushes wait at the upstream
+
+        def relayed(token: int, result: Any) -> None:
+            nonlocal inflight
+            inflight -= 1
+            room.set()
+            deliver(conn.relay_done(token, result))
+
+        def on_push(event: Any) -> None:
+            deliver(conn.push(event.proto_id, event.serial, event.fmt, event.body, link.secrets))
+
+        def dispatch(actions: list[Any]) -> None:
+            nonlocal link, inflight
+            rest = []
+            for action in actions:
+                if isinstance(action, Relay):
+                    if link is None:
+                        link = make_link(conn, on_push)
+                    inflight += 1
+                    if inflight >= limit:
+                        room.clear()
+                    token = action.token
+                    link.request(action.proto_id, action.fmt, action.body, lambda r, t=token: relayed(t, r))
+                else:
+                    rest.append(action)
+            deliver(rest)
 
         async def perform(actions: list[Any]) -> bool:
             """Do the actions in order; False once the connection is done."""
-            nonlocal relay
             for action in actions:
                 if isinstance(action, Send):
                     if action.delay > 0:
@@ -111,13 +149,6 @@ async def start_ws_site(
                     except TimeoutError:
                         log.warning("closing connection", extra={"conn": conn.conn_id, "reason": "replies not read"})
                         _abort(request)
-                        conn.closed = True
-                        return False
-                elif isinstance(action, Relay):  # one at a time per WebSocket: the reply is awaited here
-                    if relay is None:
-                        relay = make_relay(conn, on_push)
-                    result = await relay.call(action.proto_id, action.fmt, action.body)
-                    if not await perform(conn.relay_done(action.token, result)):
                         return False
                 elif isinstance(action, Close):
                     if action.reset:
@@ -127,41 +158,55 @@ async def start_ws_site(
                     return False
             return True
 
-        def on_push(event: Any) -> None:
-            if conn.closed or len(pushing) >= 256:  # a client this far behind loses pushes, not memory
-                return
-            task = asyncio.get_running_loop().create_task(
-                perform(conn.push(event.proto_id, event.serial, event.fmt, event.body, relay.secrets))
-            )
-            pushing.add(task)
-            task.add_done_callback(pushing.discard)
+        async def writer() -> None:
+            while True:
+                actions = await out.get()
+                ok = await perform(actions)
+                out.task_done()
+                if not ok:
+                    conn.closed = True
+                    return
+                if link is not None and link.paused and out.qsize() < OUT_BACKLOG // 2:
+                    link.resume_reading()
 
+        writing = asyncio.get_running_loop().create_task(writer())
         try:
             while not conn.closed:
+                if not room.is_set():  # enough relayed requests in flight: read no more until one returns
+                    await room.wait()
+                    continue
                 msg = await ws.receive()
                 if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     break
                 if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
                     continue
-                if not await perform(conn.receive_message(msg.data)):
+                dispatch(conn.receive_message(msg.data))
+                # what this message produced is written (delays included) before the next is read,
+                # so a latency fault cannot pile replies up; relayed replies come when they come
+                done_writing = asyncio.ensure_future(out.join())
+                await asyncio.wait([done_writing, writing], return_when=asyncio.FIRST_COMPLETED)
+                done_writing.cancel()
+                if writing.done():
                     break
         except (ConnectionError, RuntimeError):
             _abort(request)
         finally:
             dog.cancel()
-            if relay is not None:
-                relay.close()
-            for task in list(pushing):
-                task.cancel()
+            if link is not None:
+                link.close()
+            if not out.empty() and not writing.done() and not conn.closed:
+                with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
+                    await asyncio.wait_for(out.join(), 1.0)  # replies owed (relay failures), briefly
+            writing.cancel()
             conn.connection_lost()
             live.discard(ws)
             log.debug("ws disconnect", extra={"conn": conn.conn_id})
         return ws
 
-    def make_relay(conn: WsConnection, on_push: Any) -> Any:
-        from .relay import Relay as UpstreamRelay
+    def make_link(conn: WsConnection, on_push: Any) -> Any:
+        from .relay import Link
 
-        return UpstreamRelay(gateway.upstream, on_push, push_fmt=0, language=conn.session.language or "JavaScript")
+        return Link(gateway.upstream, on_push, push_fmt=0, language=conn.session.language or "JavaScript")
 
     def sniff(handler: RequestHandler, data: bytes) -> bool:
         """An OpenD TCP client (frames start with 'FT') on this port: say where to go."""

@@ -4,12 +4,14 @@ look inside; every wait is for an event, with a deadline."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import RawClient
 from test_stubs import request_bytes
 from upstream_opend import build
 
@@ -81,26 +83,29 @@ def test_a_client_leaving_closes_its_upstream_link(upstream: MockOpenD, opend_se
     wait_for(lambda: not proxy._protocols)
 
 
-def test_pushes_wait_at_the_upstream_while_the_client_does_not_read(
-    upstream: MockOpenD, opend_server_factory, raw_client
-) -> None:
-    """A client that subscribes and never reads: the proxy stops reading the
-    upstream instead of buffering its pushes (the upstream's own limits then apply)."""
-    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", write_buffer_limit=65536)
-    c = raw_client(proxy.host, proxy.port)
-    c.init_connect()
-    sub: Any = message_types(3001)[0]()  # type: ignore[index,misc]
-    sec = sub.c2s.securityList.add()
-    sec.market, sec.code = 1, "00700" * 4000  # 20 kB codes: each push carries one
-    sub.c2s.subTypeList.append(1)
-    sub.c2s.isSubOrUnSub = True
-    for i in range(200):  # 200 subscriptions x 3 pushes x 20 kB (12 MB), none of it read
-        c.send(3001, sub.SerializeToString(), serial=100 + i)
-    wait_for(lambda: any(p._paused for p in list(proxy._protocols)))
-    proto = next(iter(proxy._protocols))
-    wait_for(lambda: proto.relay is not None and proto.relay._paused)
-    held: Any = proto.transport.get_write_buffer_size() if proto.transport else 0
-    assert held < 1 << 20  # what the proxy holds for this client stays near its write budget
+def test_pushes_wait_at_the_upstream_while_the_client_does_not_read(opend_server_factory) -> None:
+    """One subscription, 12 MB of pushes, a client that never reads: the proxy stops
+    reading the upstream instead of buffering them (the upstream's own limits then apply)."""
+    big = ["--max-body-len", str(16 << 20)]
+    upstream = build(["--port", "0", "--ws-port", "off", "--now", "2026-06-15", *big]).start_background()
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", write_buffer_limit=65536, max_body_len=16 << 20)
+    c = RawClient(proxy.host, proxy.port, timeout=60, rcvbuf=4096)
+    try:
+        c.init_connect()
+        sub: Any = message_types(3001)[0]()  # type: ignore[index,misc]
+        for i in range(200):  # 200 securities with 20 kB codes: 3 pushes of 20 kB each
+            sec = sub.c2s.securityList.add()
+            sec.market, sec.code = 1, f"{i:05d}" * 4000
+        sub.c2s.subTypeList.append(1)
+        sub.c2s.isSubOrUnSub = True
+        c.send(3001, sub.SerializeToString(), serial=100)
+        wait_for(lambda: any(p.relay is not None and p.relay.paused for p in list(proxy._protocols)), 30)
+        proto = next(iter(proxy._protocols))
+        held = (proto.transport.get_write_buffer_size() if proto.transport else 0) + proto._queued
+        assert held < 1 << 20  # what the proxy holds for this client stays near 4 write budgets
+    finally:
+        c.close()
+        upstream.stop_background()
 
 
 def test_websocket_clients_are_relayed_with_their_pushes(upstream: MockOpenD, opend_server_factory) -> None:
@@ -163,3 +168,26 @@ def test_faults_apply_to_relayed_requests(upstream: MockOpenD, opend_server_fact
     first, second = [e for e in proxy.journal.entries() if e.proto_id == 3203]
     assert (first.source, first.extra["fault"]) == ("fault", "error")
     assert (second.source, second.extra["fault"]) == ("upstream", "latency")
+
+
+def test_a_push_never_overtakes_the_reply_that_caused_it(upstream: MockOpenD, opend_server_factory, tmp_path) -> None:
+    """The upstream writes a reply and its push in one go; the client gets them in that
+    order, and the recording puts the push under that request's stub."""
+    from test_stubs import snapshot_stub
+
+    doc = snapshot_stub(ignore=["header"])
+    doc["pushes"] = [{"proto_id": 3005, "after_ms": 0, "reply": {"retType": 0}}]
+    upstream.gateway.protocols.pop(3203)  # answered from this stub instead of the handler
+    upstream.add_stub(doc)
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}", record=str(tmp_path))
+    c = RawClient(proxy.host, proxy.port)
+    try:
+        c.init_connect()
+        for serial in (7, 8):
+            c.send(3203, request_bytes("00700"), serial=serial)
+            got = [c.recv_frame()[0] for _ in range(2)]
+            assert [(h.proto_id, h.serial) for h in got] == [(3203, serial), (3005, 0)]
+    finally:
+        c.close()
+    (stub,) = (tmp_path / "stubs").glob("3203-*.json")
+    assert [p["proto_id"] for p in json.loads(stub.read_text())["pushes"]] == [3005]

@@ -127,23 +127,61 @@ def test_unknown_shape_is_kept_as_bytes_and_matched_exactly() -> None:
 
 
 def test_recorder_redacts_names_and_live_ids_and_ignores_them(tmp_path: Path) -> None:
-    """accID by name, a connID-like value by value: neither is written, both are left out of matching."""
-    rec = Recorder(tmp_path, redact=["name"])
+    """A field by name (securityFirm, as accID would be) and a value equal to a live id
+    (whatever field holds it) are not written, and are left out of matching."""
+    rec = Recorder(tmp_path, redact=["securityFirm"])
     req = request_bytes("00700", header=7)
     rsp: Any = SNAP_RSP.FromString(stub_from_json(snapshot_stub(), "x").reply_wire)
     rsp.s2c.snapshotList[0].basic.volume = 4242424242  # as if it were the upstream's connID
+    rsp.s2c.snapshotList[0].basic.name = "4242424243"  # as if it were the loginUserID, in a string
     what = rec.exchange(
-        1, 3203, FMT_PROTOBUF, req, rsp.SerializeToString(), server_ver=1011, secrets=(4242424242,), now=0.0
+        1, 3203, FMT_PROTOBUF, req, rsp.SerializeToString(), server_ver=1011, secrets=(4242424242, 4242424243), now=0
     )
     assert what.startswith("recorded as stub 3203-Qot_GetSecuritySnapshot-")
     (path,) = (tmp_path / "stubs").glob("*.json")
     text = path.read_text()
-    assert "4242424242" not in text and "STUB-00700" not in text and '"REDACTED"' in text
+    assert "4242424242" not in text and "4242424243" not in text
     doc = json.loads(text)
+    assert doc["request"]["c2s"]["header"] == {"securityFirm": 0}  # 7 is not written
+    assert "securityFirm" in doc["ignore"]
     assert doc["captured_at"] == "1970-01-01T00:00:00Z" and doc["server_ver"] == 1011
     store = StubStore()
     store.load_dir(tmp_path)
-    assert isinstance(store.match(3203, FMT_PROTOBUF, req), Stub)
+    assert isinstance(store.match(3203, FMT_PROTOBUF, request_bytes("00700", header=9)), Stub)  # any firm
+    assert isinstance(store.match(3203, FMT_PROTOBUF, request_bytes("09988", header=7)), NearMiss)
+
+
+def test_recorder_never_writes_trading_protocols(tmp_path: Path) -> None:
+    """Unknown shapes outside the quote protocols, in either body format, as replies or pushes."""
+    rec = Recorder(tmp_path)
+    body = json.dumps({"c2s": {"header": {"accID": "281756455983923"}}}).encode()
+    why = rec.exchange(1, 2101, FMT_JSON, body, b'{"retType": 0}', server_ver=1, secrets=(), now=0.0)
+    assert "Trd_GetFunds (2101): not recorded" in why
+    assert rec.exchange(1, 3203, FMT_PROTOBUF, request_bytes("00700"), b"\x08\x00", server_ver=1, secrets=(), now=0)
+    why = rec.push(1, 2208, 0, FMT_PROTOBUF, b"\x08\x00\x12\x05accid", secrets=(), now=0.0)
+    assert "Trd_UpdateOrder (2208): not recorded" in why
+    assert "accid" not in "".join(p.read_text() for p in (tmp_path / "stubs").glob("*.json"))
+
+
+def test_recorder_keeps_stub_files_loadable(tmp_path: Path) -> None:
+    """A reply too large for a stub file is reported, not written (a later --stubs would refuse it)."""
+    import mock_opend.recorder as recorder_module
+
+    rec = Recorder(tmp_path)
+    big: Any = SNAP_RSP()
+    big.retType = 0
+    for _ in range(600):
+        b = big.s2c.snapshotList.add().basic
+        b.security.market, b.security.code, b.name = 1, "x" * 40, "y" * 40
+    old = recorder_module.MAX_STUB_FILE
+    recorder_module.MAX_STUB_FILE = 64 << 10
+    try:
+        why = rec.exchange(1, 3203, FMT_PROTOBUF, request_bytes("1"), big.SerializePartialToString(), server_ver=1,
+                           secrets=(), now=0)  # fmt: skip
+    finally:
+        recorder_module.MAX_STUB_FILE = old
+    assert "not written" in why and "a stub file may hold" in why
+    assert not list((tmp_path / "stubs").glob("*.json")) if (tmp_path / "stubs").exists() else True
 
 
 def test_recorder_refuses_unknown_shapes_outside_quotes(tmp_path: Path) -> None:
