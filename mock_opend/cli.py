@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--upstream", metavar="HOST:PORT", help="a real OpenD: relay what mock-opend does not answer")
     rr.add_argument("--upstream-3301", action="store_true", default=None, help="relay 3301 too instead of serving it")
     rr.add_argument("--upstream-rsa-key", metavar="PEM", help="the upstream's RSA key, when it runs encrypted")
-    rr.add_argument("--upstream-timeout", type=float, help="seconds to connect, and for each relayed reply (10)")
+    rr.add_argument("--upstream-timeout", type=float, help="seconds to open the link, then for each reply (10)")
     rr.add_argument("--upstream-max-inflight", type=_int, help="relayed requests in flight per connection (64)")
     rr.add_argument("--record", metavar="DIR", help="write relayed replies as stubs and 3301 fixtures into DIR")
     rr.add_argument(

@@ -87,7 +87,7 @@ class Config:
     upstream: str | None = None  # HOST:PORT of a real OpenD: relay what mock-opend does not answer itself
     upstream_3301: bool = False  # relay 3301 too instead of serving it
     upstream_rsa_key: str | None = None  # the upstream's RSA key, when it runs encrypted
-    upstream_timeout: float = 10.0  # seconds for connect + InitConnect, and for each relayed reply
+    upstream_timeout: float = 10.0  # seconds to open the link (connect + InitConnect), then for each reply
     upstream_max_inflight: int = 64  # relayed requests of one connection awaiting replies; more wait unread
     record: str | None = None  # directory: relayed replies become stubs and 3301 fixtures
     record_redact: list[str] = field(default_factory=list)  # more fields never written (names or dotted paths)

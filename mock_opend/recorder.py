@@ -33,7 +33,7 @@ from typing import Any
 from .body import BodyError, decode_body
 from .dataset import make_row
 from .dataset import varint as _varint
-from .fixtures import COLUMNS
+from .fixtures import COLUMNS, INT64_MAX
 from .markets import EXCHANGE_OF, DataType, OptionMarket
 from .messages import OptionMarketStatisticResponse
 from .proto_ids import message_types, name_of
@@ -44,6 +44,7 @@ from .stubs import (
     MAX_STUBS,
     Body,
     Stub,
+    StubError,
     StubStore,
     body_of,
     strip_fields,
@@ -52,13 +53,15 @@ from .stubs import (
     stub_id,
     touched,
 )
-from .trading_calendar import calendar_for
+from .trading_calendar import HK_CALENDAR_START, calendar_for
 
 log = logging.getLogger("mock_opend.record")
 FIXTURE_FILE = "fixtures/option_market_statistic.csv"
 MAX_FILES = MAX_STUBS  # stub files one recording writes
 MAX_BYTES = 1 << 30  # bytes one recording writes, stubs and fixture rewrites together
 PUSH_WINDOW = 60.0  # seconds after a request during which its pushes are kept
+PUSH_FILE_BUDGET = 1 << 20  # a stub file that has grown past this takes no more pushes
+MAX_PAGE_ROWS = 1000  # the most rows a 3301 page holds
 SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follow them
 
 
@@ -96,6 +99,7 @@ class Recorder:
         self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._written = 0
+        self._on_disk: dict[str, int] = {}  # stub id → bytes of its file
         self.dir.mkdir(parents=True, exist_ok=True)
         fixture = self.dir / FIXTURE_FILE
         if fixture.exists():  # recording again adds to what is there
@@ -262,18 +266,24 @@ class Recorder:
         """Write (or rewrite) a stub file; why not, when it cannot be."""
         text = stub_file_json(stub)
         size = len(text.encode())
+        if stub.pushes and self._on_disk.get(stub.id, 0) > PUSH_FILE_BUDGET:
+            # every push rewrites the file: past this size a push costs more than it tells
+            return f"{stub.id}: push not written, the stub file already holds {PUSH_FILE_BUDGET >> 20} MiB"
         if size > MAX_STUB_FILE:
-            return (
-                f"{stub.id}: not written, {size >> 20} MiB is over the {MAX_STUB_FILE >> 20} MiB a stub file may hold"
-            )
+            mib = size / (1 << 20)
+            return f"{stub.id}: not written, {mib:.1f} MiB is over the {MAX_STUB_FILE >> 20} MiB a stub file may hold"
         if self._written + size > MAX_BYTES:
             return f"{stub.id}: not written, this recording has written {MAX_BYTES >> 30} GiB"
         (self.dir / "stubs").mkdir(exist_ok=True)
         _atomic_write(self.dir / "stubs" / f"{stub.id}.json", text)
         self._written += size
+        self._on_disk[stub.id] = size
         if self.live is not None:
             stub.source = str(self.dir / "stubs" / f"{stub.id}.json")
-            self.live.add(stub)  # may refuse past the store's limit: the caller reports it
+            try:
+                self.live.add(stub)
+            except StubError as exc:  # the store is full: recorded, but not answered from this run
+                return f"{stub.id}: written, but not answered from in this run: {exc}"
         return ""
 
     # -- 3301 ------------------------------------------------------------------------------
@@ -286,11 +296,21 @@ class Recorder:
         cal = calendar_for(EXCHANGE_OF[market])
         added = 0
         notes = []
-        for item in rsp.s2c.statisticList:
+        items = rsp.s2c.statisticList
+        if len(items) > MAX_PAGE_ROWS:
+            notes.append(f"a page of {len(items)} rows: only the first {MAX_PAGE_ROWS} are kept")
+        latest = date.today().replace(month=12, day=31)
+        for item in items[:MAX_PAGE_ROWS]:
             try:
                 day = date.fromisoformat(item.time[:10])
             except ValueError:
-                notes.append(f"{item.time!r} is not a date")
+                notes.append(f"{item.time[:40]!r} is not a date")
+                continue
+            if not HK_CALENDAR_START <= day <= latest:  # calendars (and fixtures) hold these years only
+                notes.append(f"{day} is outside {HK_CALENDAR_START}..{latest}: a fixture cannot hold it")
+                continue
+            if item.callValue < 0 or item.putValue < 0 or item.callValue + item.putValue > INT64_MAX:
+                notes.append(f"{day}: call {item.callValue} and put {item.putValue} do not fit a fixture")
                 continue
             if not cal.is_session(day):
                 notes.append(f"{day} is not a {cal.exchange.mic} session here: a fixture cannot hold it")

@@ -227,6 +227,10 @@ class Link:
         s = self.settings
         params = {"upstream": s.address, "timeout": f"{s.timeout:g}", "proto": label(pending.proto_id)}
         pending.done(RelayFailure(E.UPSTREAM_TIMEOUT, params))
+        proto = self._proto
+        if proto is not None and proto.link.decoder.buffered and proto.transport is not None:
+            # a reply is stuck half-way: drop the link (and what it holds); the next request reconnects
+            proto.transport.abort()
 
     def _lost(self, proto: _LinkProtocol, reason: str) -> None:
         if proto is not self._proto:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -38,6 +39,8 @@ MAX_STUBS = 10000  # stubs one server holds (files, recordings and admin calls t
 MAX_PUSHES = 50  # pushes kept after one request
 MAX_PUSH_DELAY_MS = 600_000
 MAX_STUB_FILE = 16 << 20  # bytes of one stub file
+NEAR_MISS_SCAN = 1000  # stubs compared with a request no stub matches, to name the nearest
+MAX_DEPTH = 64  # nesting of a JSON body of unknown shape (protobuf's own parser stops at 100)
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
 RULE_RE = re.compile(r"[A-Za-z_*][A-Za-z0-9_*]*(\.[A-Za-z_*][A-Za-z0-9_*]*)*")
 
@@ -96,24 +99,55 @@ def body_of(proto_id: int, kind: str, fmt: int, data: bytes) -> Body:
         return Body(doc=message_doc(decode_body(fmt, data, cls)))
     if fmt == FMT_JSON:
         try:
-            return Body(doc=json.loads(data.decode("utf-8")))
-        except (UnicodeDecodeError, ValueError) as exc:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise BodyError(f"json: {exc}") from None
+        if _too_deep(doc, MAX_DEPTH):
+            raise BodyError(f"json: nested deeper than {MAX_DEPTH} levels")
+        return Body(doc=doc)
     return Body(raw=bytes(data))
 
 
-def _parse_body(proto_id: int, kind: str, body: Body, where: str) -> Message | None:
-    """The message a stub's JSON stands for (None for a raw or schema-less body)."""
+def _too_deep(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if d > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return False
+
+
+def _parse_body(proto_id: int, kind: str, body: Body, where: str, strict: bool = False) -> Message | None:
+    """The message a stub's body stands for (None for a schema-less one).  With
+    ``strict`` (a hand-written stub) a reply must be complete: every required
+    field set, as the JS SDK's parser demands; a recorded one is kept as the
+    upstream sent it."""
     types = message_types(proto_id)
     cls = None if types is None else (types[0] if kind == "request" else types[1])
-    if cls is None or body.raw is not None:
+    if cls is None:
         return None
-    if not isinstance(body.doc, dict):
+    name = f"{name_of(proto_id)} {kind}"
+    if body.raw is not None:
+        try:
+            msg = cls.FromString(body.raw)
+        except Exception as exc:  # DecodeError and friends: the bytes are not this message
+            raise StubError(f"{where}: {kind}_base64 is not a valid {name}: {exc}") from None
+    elif not isinstance(body.doc, dict):
         raise StubError(f"{where}: {kind} must be a JSON object (protobuf JSON of {name_of(proto_id)}.{kind.title()})")
-    try:
-        return json_format.ParseDict(body.doc, cls())
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise StubError(f"{where}: {kind} is not a valid {name_of(proto_id)} {kind}: {exc}") from None
+    else:
+        try:
+            msg = json_format.ParseDict(body.doc, cls())
+        except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+            raise StubError(f"{where}: {kind} is not a valid {name}: {exc}") from None
+    if strict and kind == "reply":
+        missing = msg.FindInitializationErrors()
+        if missing:
+            raise StubError(f"{where}: {kind} lacks required field(s) {', '.join(missing[:5])}")
+    return msg
 
 
 # -- field rules (ignore, redact) -------------------------------------------------------------------
@@ -327,7 +361,9 @@ def _body(doc: Mapping[str, Any], key: str, where: str, required: bool = True) -
 
 
 def stub_from_json(doc: Any, where: str, extra_ignore: Sequence[str] = (), source: str = "admin") -> Stub:
-    """A checked stub from its JSON form; every problem names ``where`` and the field."""
+    """A checked stub from its JSON form; every problem names ``where`` and the field.
+    Stubs given at run time (``admin``, ``api``) must have complete replies."""
+    strict = source in ("admin", "api")
     if not isinstance(doc, dict):
         raise StubError(f"{where}: a stub is a JSON object")
     known = {
@@ -365,7 +401,7 @@ def stub_from_json(doc: Any, where: str, extra_ignore: Sequence[str] = (), sourc
     if proto_id in PUSH_IDS:
         raise StubError(f"{where}: {label(proto_id)} is a push; put it under a request's 'pushes'")
     request_msg = _parse_body(proto_id, "request", request, where)
-    reply_msg = _parse_body(proto_id, "reply", reply, where)
+    reply_msg = _parse_body(proto_id, "reply", reply, where, strict)
     if request_msg is not None:
         request = Body(doc=message_doc(request_msg))  # normal form: what a decoded request looks like
     stub = Stub(
@@ -384,12 +420,12 @@ def stub_from_json(doc: Any, where: str, extra_ignore: Sequence[str] = (), sourc
         stub.reply_wire = reply.raw
     elif reply_msg is not None:
         stub.reply_wire = reply_msg.SerializePartialToString()
-    stub.pushes = _pushes(doc.get("pushes", []), where)
+    stub.pushes = _pushes(doc.get("pushes", []), where, strict)
     stub.key = _key(request, (*rules, *extra_ignore))
     return stub
 
 
-def _pushes(items: Any, where: str) -> list[PushStub]:
+def _pushes(items: Any, where: str, strict: bool = False) -> list[PushStub]:
     if not isinstance(items, list) or len(items) > MAX_PUSHES:
         raise StubError(f"{where}: pushes must be a list of at most {MAX_PUSHES} pushes")
     out = []
@@ -405,7 +441,7 @@ def _pushes(items: Any, where: str) -> list[PushStub]:
         serial = _int(item, "serial", at, 0, (1 << 32) - 1, default=0)
         body = _body(item, "reply", at)
         assert body is not None
-        msg = _parse_body(pid, "reply", body, at)
+        msg = _parse_body(pid, "reply", body, at, strict)
         if body.raw is not None:
             wire = body.raw
         elif msg is not None:
@@ -434,45 +470,66 @@ class NearMiss:
 
 
 class StubStore:
-    """The stubs one server answers from; safe to change from the admin thread."""
+    """The stubs one server answers from; safe to change from the admin thread.
+
+    Matching is a dictionary lookup (the request's normal form, per set of ignore
+    rules), so 10,000 stubs cost what one does; only a miss looks for the nearest
+    stub, among at most ``NEAR_MISS_SCAN`` of them."""
 
     def __init__(self, ignore: Sequence[str] = (), limit: int = MAX_STUBS) -> None:
         self.ignore = tuple(check_rule(r) for r in ignore)
         self.limit = limit
         self._by_proto: dict[int, dict[str, Stub]] = {}
+        self._by_id: dict[str, Stub] = {}
+        # proto id → a stub's own ignore rules → the normal form of its request → stubs, oldest first
+        self._index: dict[int, dict[tuple[str, ...], dict[str, list[Stub]]]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_proto.values())
+        return len(self._by_id)
 
     def has(self, proto_id: int) -> bool:
         return bool(self._by_proto.get(proto_id))
 
     def all(self) -> list[Stub]:
         with self._lock:
-            return [s for group in self._by_proto.values() for s in group.values()]
+            return list(self._by_id.values())
 
     def get(self, sid: str) -> Stub | None:
-        with self._lock:
-            for group in self._by_proto.values():
-                if sid in group:
-                    return group[sid]
-        return None
+        return self._by_id.get(sid)
 
     def add(self, stub: Stub, *, replace: bool = True) -> Stub:
         """Add (or replace, same id) a stub; raises StubError past the limit."""
         with self._lock:
-            existing = None
-            for group in self._by_proto.values():
-                existing = group.get(stub.id) or existing
+            existing = self._by_id.get(stub.id)
             if existing is not None and not replace:
                 raise StubError(f"a stub with id {stub.id!r} exists")
-            if existing is None and len(self) >= self.limit:
+            if existing is None and len(self._by_id) >= self.limit:
                 raise StubError(f"at most {self.limit} stubs; remove some first")
             if existing is not None:
-                del self._by_proto[existing.proto_id][existing.id]
+                self._drop(existing)
+            self._by_id[stub.id] = stub
             self._by_proto.setdefault(stub.proto_id, {})[stub.id] = stub
+            table = self._index.setdefault(stub.proto_id, {}).setdefault(stub.ignore, {})
+            table.setdefault(_canonical(stub.key), []).append(stub)
             return stub
+
+    def _drop(self, stub: Stub) -> None:
+        del self._by_id[stub.id]
+        group = self._by_proto[stub.proto_id]
+        del group[stub.id]
+        if not group:
+            del self._by_proto[stub.proto_id]
+        tables = self._index[stub.proto_id]
+        table = tables[stub.ignore]
+        bucket = table[_canonical(stub.key)]
+        bucket.remove(stub)
+        if not bucket:
+            del table[_canonical(stub.key)]
+        if not table:
+            del tables[stub.ignore]
+        if not tables:
+            del self._index[stub.proto_id]
 
     def add_json(self, doc: Any, where: str = "stub", source: str = "admin") -> Stub:
         return self.add(stub_from_json(doc, where, self.ignore, source))
@@ -481,13 +538,16 @@ class StubStore:
         """Remove one stub by id (or all with None); how many went."""
         with self._lock:
             if sid is None:
-                n = len(self)
+                n = len(self._by_id)
+                self._by_id.clear()
                 self._by_proto.clear()
+                self._index.clear()
                 return n
-            for group in self._by_proto.values():
-                if group.pop(sid, None) is not None:
-                    return 1
-            return 0
+            stub = self._by_id.get(sid)
+            if stub is None:
+                return 0
+            self._drop(stub)
+            return 1
 
     def load_dir(self, directory: str | Path) -> int:
         """Every ``*.json`` stub in ``directory`` (or its ``stubs/``), sorted by name."""
@@ -514,10 +574,18 @@ class StubStore:
         """The stub for this request, or the nearest miss.  Raises BodyError when
         the request does not decode as its protocol's message."""
         with self._lock:
-            group = list(self._by_proto.get(proto_id, {}).values())
-        if not group:
+            tables = list(self._index.get(proto_id, {}).items())
+            group = list(self._by_proto.get(proto_id, {}).values())[:NEAR_MISS_SCAN]
+            count = len(self._by_proto.get(proto_id, {}))
+        if not tables:
             return NearMiss(None)
         request = body_of(proto_id, "request", fmt, body)
+        for rules, table in tables:
+            bucket = table.get(_canonical(_key(request, (*self.ignore, *rules))))
+            if bucket:
+                stub = bucket[0]
+                stub.hits += 1
+                return stub
         best: tuple[int, Stub, tuple[str, Any, Any]] | None = None
         for stub in group:
             key = _key(request, (*self.ignore, *stub.ignore))
@@ -525,8 +593,8 @@ class StubStore:
                 fmts = ("protobuf", "json") if _is_bytes(stub.key) else ("json", "protobuf")
                 score, first = 1 << 30, ("(body format)", *fmts)
             else:
-                diffs = list(differences(stub.key, key))
-                if not diffs:
+                diffs = list(itertools.islice(differences(stub.key, key), 1000))
+                if not diffs:  # equal after all (e.g. 1 vs 1.0 normalise differently): a match
                     stub.hits += 1
                     return stub
                 score, first = len(diffs), diffs[0]
@@ -534,7 +602,11 @@ class StubStore:
                 best = (score, stub, first)
         assert best is not None
         _, stub, (path, want, got) = best
-        return NearMiss(stub, path, want, got, len(group))
+        return NearMiss(stub, path, want, got, count)
+
+
+def _canonical(key: Any) -> str:
+    return json.dumps(key, sort_keys=True, separators=(",", ":"))
 
 
 def _is_bytes(key: Any) -> bool:

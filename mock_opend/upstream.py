@@ -23,7 +23,7 @@ from .proto_ids import PROTO_INIT_CONNECT, PROTO_KEEP_ALIVE, PUSH_IDS
 
 CLIENT_ID: Final = "mock-opend-proxy"
 CLIENT_VER: Final = 300
-MAX_UPSTREAM_BODY: Final = 64 << 20  # a reply larger than this breaks the link
+MAX_UPSTREAM_BODY: Final = 16 << 20  # a reply larger than this breaks the link (a 1000-bar KL is ~100 KB)
 
 
 @dataclass(frozen=True, slots=True)

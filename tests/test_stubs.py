@@ -93,21 +93,26 @@ def test_ignore_rules_per_stub_and_per_server() -> None:
     assert isinstance(loose.match(3203, FMT_PROTOBUF, request_bytes("00700", header=3)), Stub)
 
 
+OK = {"retType": 0}
+
+
 @pytest.mark.parametrize(
     ("doc", "says"),
     [
-        ({"request": {}, "reply": {}}, "proto_id must be an integer"),
-        ({"proto_id": 3203, "reply": {}}, "needs 'request'"),
-        ({"proto_id": 1001, "request": {}, "reply": {}}, "always answered by mock-opend"),
-        ({"proto_id": 3005, "request": {}, "reply": {}}, "is a push"),
-        ({"proto_id": 3203, "request": {"c2s": {"nope": 1}}, "reply": {}}, "not a valid Qot_GetSecuritySnapshot"),
-        ({"proto_id": 3203, "request": {}, "reply": {}, "ignore": ["a..b"]}, "field rule must look like"),
-        ({"proto_id": 3203, "request": {}, "reply": {}, "extra": 1}, "unknown key(s) 'extra'"),
-        ({"proto_id": 3203, "request": {}, "reply": {}, "id": "../x"}, "id must be"),
-        ({"proto_id": 9999, "request_base64": "!!", "reply": {}}, "request_base64 must be base64"),
-        ({"proto_id": 3203, "request": {}, "reply": {}, "pushes": [{"proto_id": 3005}]}, "needs 'reply'"),
-        ({"proto_id": 3203, "request": {}, "reply": {}, "pushes": [{"proto_id": 9999, "reply": {}}]}, "no known shape"),
-        ({"proto_id": 2**40, "request": {}, "reply": {}}, "proto_id must be an integer 1..4294967295"),
+        ({"request": {}, "reply": OK}, "proto_id must be an integer"),
+        ({"proto_id": 3203, "reply": OK}, "needs 'request'"),
+        ({"proto_id": 1001, "request": {}, "reply": OK}, "always answered by mock-opend"),
+        ({"proto_id": 3005, "request": {}, "reply": OK}, "is a push"),
+        ({"proto_id": 3203, "request": {"c2s": {"nope": 1}}, "reply": OK}, "not a valid Qot_GetSecuritySnapshot"),
+        ({"proto_id": 3203, "request": {}, "reply": OK, "ignore": ["a..b"]}, "field rule must look like"),
+        ({"proto_id": 3203, "request": {}, "reply": OK, "extra": 1}, "unknown key(s) 'extra'"),
+        ({"proto_id": 3203, "request": {}, "reply": OK, "id": "../x"}, "id must be"),
+        ({"proto_id": 9999, "request_base64": "!!", "reply": OK}, "request_base64 must be base64"),
+        ({"proto_id": 3203, "request": {}, "reply": OK, "pushes": [{"proto_id": 3005}]}, "needs 'reply'"),
+        ({"proto_id": 3203, "request": {}, "reply": OK, "pushes": [{"proto_id": 9999, "reply": OK}]}, "no known shape"),
+        ({"proto_id": 2**40, "request": {}, "reply": OK}, "proto_id must be an integer 1..4294967295"),
+        ({"proto_id": 3203, "request": {}, "reply": {}}, "reply lacks required field(s) retType"),
+        ({"proto_id": 3203, "request": {}, "reply_base64": "////"}, "reply_base64 is not a valid"),
     ],
 )
 def test_bad_stubs_are_refused_with_the_field(doc: dict[str, Any], says: str) -> None:
@@ -308,3 +313,52 @@ def test_admin_api_stubs(opend_server_factory) -> None:
         assert ctx.get_market_snapshot(["HK.00700"])[0] == 0
     _, page = call("GET", "/journal?answered_by=stub")
     assert page["count"] == 1 and page["entries"][0]["proto_id"] == 3203
+
+
+def test_a_deep_json_request_is_a_bad_body_not_an_internal_error(opend_server_factory, raw_client) -> None:
+    server = opend_server_factory(now="2026-06-15")
+    server.add_stub({"proto_id": 3206, "request": {"c2s": {}}, "reply": {"retType": 0}})
+    c = raw_client(server.host, server.port)
+    c.init_connect()
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"[" * 70 + b"]" * 70):
+        c.send(3206, body, fmt=FMT_JSON)
+        reply = json.loads(c.recv_frame()[1])
+        assert reply["retType"] == -500 and reply["retMsg"].startswith("协议 3206 的请求包体无法解析：")
+        assert "json: " in reply["retMsg"]
+    assert [e.error for e in server.journal.entries() if e.proto_id == 3206] == ["BAD_BODY", "BAD_BODY"]
+
+
+def test_matching_many_stubs_finds_the_right_one() -> None:
+    store = StubStore(ignore=["header"])
+    for i in range(3000):
+        store.add_json(snapshot_stub(f"{i:05d}"))
+    store.add_json(snapshot_stub("00042", id="own-rules", ignore=["market"]))
+    assert (
+        store.match(3203, FMT_PROTOBUF, request_bytes("02999", header=1)).id
+        == stub_from_json(  # type: ignore[union-attr]
+            snapshot_stub("02999"), "x", ("header",)
+        ).id
+    )
+    miss = store.match(3203, FMT_PROTOBUF, request_bytes("99999"))
+    assert isinstance(miss, NearMiss) and miss.candidates == 3001 and miss.path == "c2s.securityList[0].code"
+    assert store.remove(store.match(3203, FMT_PROTOBUF, request_bytes("00007")).id) == 1  # type: ignore[union-attr]
+    assert isinstance(store.match(3203, FMT_PROTOBUF, request_bytes("00007")), NearMiss)
+    assert len(store) == 3000
+
+
+def test_recorder_skips_rows_no_fixture_can_hold(tmp_path: Path) -> None:
+    from mock_opend.messages import OptionMarketStatisticResponse
+
+    rsp: Any = OptionMarketStatisticResponse()
+    rsp.retType = 0
+    rsp.s2c.optionMarket, rsp.s2c.dataType = 1, 0
+    item = rsp.s2c.statisticList.add()
+    item.time, item.callValue, item.putValue = "2026-06-12", 1 << 62, 1 << 62  # call + put overflows int64
+    for year in range(1, 10000, 9):  # then 1,111 rows over nine thousand years
+        item = rsp.s2c.statisticList.add()
+        item.time, item.callValue, item.putValue = f"{year:04d}-06-12", 1, 2
+    rec = Recorder(tmp_path)
+    assert rec.statistics(FMT_PROTOBUF, rsp.SerializeToString()) == "2 rows recorded as fixtures"  # 2017, 2026
+    skipped = "\n".join(rec.stats.skipped)
+    assert "only the first 1000 are kept" in skipped and "do not fit a fixture" in skipped
+    assert "outside 2014-01-01.." in skipped
