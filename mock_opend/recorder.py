@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import logging
 import os
@@ -100,6 +101,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._written = 0
         self._on_disk: dict[str, int] = {}  # stub id → bytes of its file
+        self._same: dict[str, bytes] = {}  # stub id → digest of what it records, to skip repeats
         self.dir.mkdir(parents=True, exist_ok=True)
         fixture = self.dir / FIXTURE_FILE
         if fixture.exists():  # recording again adds to what is there
@@ -183,6 +185,15 @@ class Recorder:
         }
         if ignore:
             doc["ignore"] = sorted(set(ignore))
+        same = hashlib.sha1(repr((doc["request" if req.raw is None else "request_base64"],
+                                  doc.get("reply", doc.get("reply_base64")))).encode()).digest()  # fmt: skip
+        with self._lock:
+            opened = self._open.get(conn_id)
+            repeat = opened is not None and opened.stub.id == doc["id"] and self._same.get(doc["id"]) == same
+            if repeat and opened is not None and not opened.stub.pushes:
+                opened.at = now  # this connection repeating itself: the file on disk already says it
+                return f"recorded as stub {doc['id']} (again)"
+            # (a repeat with pushes is written again: a stub keeps the pushes after its latest request)
         stub = stub_from_json(doc, f"recorded {name_of(proto_id)}", self.ignore, source="recorded")
         with self._lock:
             if self.stats.stubs >= MAX_FILES:
@@ -191,6 +202,7 @@ class Recorder:
             if why:
                 return self._skip(why)
             self.stats.stubs += 1
+            self._same[stub.id] = same
             self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING)
         return f"recorded as stub {stub.id}"
 

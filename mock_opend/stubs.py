@@ -39,6 +39,7 @@ MAX_STUBS = 10000  # stubs one server holds (files, recordings and admin calls t
 MAX_PUSHES = 50  # pushes kept after one request
 MAX_PUSH_DELAY_MS = 600_000
 MAX_STUB_FILE = 16 << 20  # bytes of one stub file
+SEEN_CACHE = 4096  # request bodies remembered with the stub they matched
 NEAR_MISS_SCAN = 1000  # stubs compared with a request no stub matches, to name the nearest
 MAX_DEPTH = 64  # nesting of a JSON body of unknown shape (protobuf's own parser stops at 100)
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
@@ -483,6 +484,7 @@ class StubStore:
         self._by_id: dict[str, Stub] = {}
         # proto id → a stub's own ignore rules → the normal form of its request → stubs, oldest first
         self._index: dict[int, dict[tuple[str, ...], dict[str, list[Stub]]]] = {}
+        self._seen: dict[tuple[int, int, bytes], Stub] = {}  # request bytes already matched (cleared on change)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -508,6 +510,7 @@ class StubStore:
                 raise StubError(f"at most {self.limit} stubs; remove some first")
             if existing is not None:
                 self._drop(existing)
+            self._seen.clear()
             self._by_id[stub.id] = stub
             self._by_proto.setdefault(stub.proto_id, {})[stub.id] = stub
             table = self._index.setdefault(stub.proto_id, {}).setdefault(stub.ignore, {})
@@ -515,6 +518,7 @@ class StubStore:
             return stub
 
     def _drop(self, stub: Stub) -> None:
+        self._seen.clear()
         del self._by_id[stub.id]
         group = self._by_proto[stub.proto_id]
         del group[stub.id]
@@ -539,6 +543,7 @@ class StubStore:
         with self._lock:
             if sid is None:
                 n = len(self._by_id)
+                self._seen.clear()
                 self._by_id.clear()
                 self._by_proto.clear()
                 self._index.clear()
@@ -573,6 +578,10 @@ class StubStore:
     def match(self, proto_id: int, fmt: int, body: bytes) -> Stub | NearMiss:
         """The stub for this request, or the nearest miss.  Raises BodyError when
         the request does not decode as its protocol's message."""
+        seen = self._seen.get((proto_id, fmt, body))
+        if seen is not None:  # the same bytes as before: the same stub (a client repeating itself)
+            seen.hits += 1
+            return seen
         with self._lock:
             tables = list(self._index.get(proto_id, {}).items())
             group = list(self._by_proto.get(proto_id, {}).values())[:NEAR_MISS_SCAN]
@@ -585,6 +594,10 @@ class StubStore:
             if bucket:
                 stub = bucket[0]
                 stub.hits += 1
+                with self._lock:
+                    if len(self._seen) >= SEEN_CACHE:
+                        self._seen.clear()
+                    self._seen[(proto_id, fmt, bytes(body))] = stub
                 return stub
         best: tuple[int, Stub, tuple[str, Any, Any]] | None = None
         for stub in group:
