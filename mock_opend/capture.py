@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -201,7 +202,11 @@ class Capture:
                 raise QueryError(rsp.retMsg or f"retType {rsp.retType}")
             on_wait(self.rate.window)
             pacer.sleep(self.rate.window)
-        raise QueryError(f"still rate-limited after {RETRIES} tries, a window apart")
+        raise CaptureError(
+            f"OpenD at {self._where} still says too frequent after {RETRIES} tries a full window apart; "
+            "is its clock running? (a mock-opend started with --now and no --clock-tick never frees its "
+            "rate-limit window: give it --clock-tick or --rate-limit off)"
+        )
 
     def run(self, markets: Iterable[OptionMarket], types: Iterable[DataType], begin: date, end: date) -> CaptureResult:
         from tqdm import tqdm
@@ -215,6 +220,8 @@ class Capture:
 
         def on_wait(seconds: float) -> None:
             bar.set_postfix_str(f"rate limit: waiting {seconds:.0f} s")
+            if bar.disable and seconds >= 5:  # no bar (not a terminal): still say why nothing happens
+                print(f"mock-opend record: waiting {seconds:.0f} s for the rate limit", file=sys.stderr, flush=True)
 
         try:
             for market, dtype, b, e in jobs:

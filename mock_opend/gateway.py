@@ -9,10 +9,12 @@ input.  Nothing here does I/O.
 from __future__ import annotations
 
 import itertools
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 from google.protobuf.message import Message
@@ -35,6 +37,7 @@ from .statistics import StatisticService, encode_page
 from .stubs import PushStub, StubStore
 
 PROTO_OPTION_MARKET_STATISTIC: Final = 3301
+log = logging.getLogger("mock_opend")
 
 # Process-wide: the SDK keys a process-wide table by connID, so two mock servers
 # in one test process must never hand out the same id.
@@ -85,6 +88,15 @@ class ProtoSpec:
     needs_init: bool = True
 
 
+def recorded_fixtures(config: Config) -> list[str]:
+    """The 3301 rows a recording wrote beside its stubs: ``--stubs DIR`` serves them
+    too (files given with ``--fixtures`` come after, so they win)."""
+    from .recorder import FIXTURE_FILE
+
+    found = [Path(d) / FIXTURE_FILE for d in config.stubs]
+    return [str(p) for p in found if p.is_file()]
+
+
 class Gateway:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
@@ -93,7 +105,10 @@ class Gateway:
             clock = Clock(start, tick=config.clock_tick if start else None)
         self.clock = clock
         self.dataset = Dataset(
-            config.seed, load_fixtures(config.fixtures), config.history_start_date, config.data_profile
+            config.seed,
+            load_fixtures(recorded_fixtures(config) + config.fixtures),
+            config.history_start_date,
+            config.data_profile,
         )
         self.page_keys = PageKeys(config.page_key_secret or secrets.token_bytes(32))
         self.statistics = StatisticService(self.dataset, self.page_keys, config.effective_page_size, config.span_policy)
@@ -105,7 +120,8 @@ class Gateway:
         self.protocols: dict[int, ProtoSpec] = dict(PROTOCOLS)
         self.stubs = StubStore(config.stub_ignore)
         for directory in config.stubs:
-            self.stubs.load_dir(directory)
+            if not self.stubs.load_dir(directory):
+                log.warning("no stub files in the directory", extra={"stubs": directory})
         self.upstream: Any = None  # relay.UpstreamSettings when proxying
         self.recorder: Any = None  # recorder.Recorder with --record
         if config.upstream is not None:

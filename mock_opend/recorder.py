@@ -124,6 +124,11 @@ class Recorder:
             if not isinstance(node, bool) and str(node) in values:
                 hits.append(path.rsplit(".", 1)[-1])
                 return "0" if isinstance(node, str) and node.isdigit() else 0 if isinstance(node, int) else "REDACTED"
+            if isinstance(node, str):  # an id inside a longer text ("user 987654321012")
+                for value in values:
+                    if len(value) >= 6 and value in node:
+                        hits.append(path.rsplit(".", 1)[-1])
+                        node = node.replace(value, "REDACTED")
             return node
 
         return walk(doc, ""), hits
@@ -162,6 +167,7 @@ class Recorder:
         except BodyError as exc:
             return self._skip(f"{name_of(proto_id)}: not recorded, the body does not decode ({exc})")
         ignore: list[str] = list(self.ignore)
+        redacted: list[str] = []
         unsafe = self._unknown_shape(proto_id)
         if unsafe:
             return self._skip(unsafe)
@@ -171,8 +177,9 @@ class Recorder:
         else:
             touched_rules = touched(req.doc, self.redact)
             req_doc, hits = self._scrub(req.doc, secrets)
-            rep_doc, _ = self._scrub(rep.doc, secrets)
+            rep_doc, rep_hits = self._scrub(rep.doc, secrets)
             ignore += touched_rules + hits
+            redacted = sorted({*touched_rules, *hits, *touched(rep.doc, self.redact), *rep_hits})
             req, rep = Body(doc=req_doc), Body(doc=rep_doc)
         doc: dict[str, Any] = {
             "id": stub_id(proto_id, req),
@@ -204,7 +211,7 @@ class Recorder:
             self.stats.stubs += 1
             self._same[stub.id] = same
             self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING)
-        return f"recorded as stub {stub.id}"
+        return f"recorded as stub {stub.id}" + (f" (redacted: {', '.join(redacted)})" if redacted else "")
 
     @staticmethod
     def _unknown_shape(proto_id: int) -> str:

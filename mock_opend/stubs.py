@@ -571,10 +571,6 @@ class StubStore:
             self.add(stub_from_json(doc, str(path), self.ignore, source=str(path)))
         return len(files)
 
-    def request_key(self, proto_id: int, fmt: int, body: bytes, extra: Sequence[str] = ()) -> Any:
-        """The document a request is matched by; raises BodyError."""
-        return _key(body_of(proto_id, "request", fmt, body), (*self.ignore, *extra))
-
     def match(self, proto_id: int, fmt: int, body: bytes) -> Stub | NearMiss:
         """The stub for this request, or the nearest miss.  Raises BodyError when
         the request does not decode as its protocol's message."""

@@ -87,3 +87,16 @@ def test_record_errors_are_clear(tmp_path: Path) -> None:
     assert done.returncode == 2 and "--begin/--end" in done.stderr
     done = record("--opend", "127.0.0.1:1", "-o", str(tmp_path), "--rate", "off")
     assert done.returncode == 2 and "--rate cannot be off" in done.stderr
+
+
+def test_record_stops_with_a_hint_when_the_gateway_never_frees_its_window(server_process, tmp_path: Path) -> None:
+    """A mock-opend with a frozen clock never frees its rate-limit window: say so, do not wait forever."""
+    gateway = server_process("--now", "2026-06-15", "--rate-limit", "2/60s")
+    done = record(
+        "--opend", f"127.0.0.1:{gateway.port}", "-o", str(tmp_path), "--market", "US_SECURITY",
+        "--begin", "2024-01-01", "--end", "2026-06-12", "--rate", "2/1s", "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "still says too frequent after 4 tries a full window apart" in done.stderr
+    assert "--clock-tick" in done.stderr
+    assert (tmp_path / "fixtures" / "option_market_statistic.csv").exists()  # what came before is kept

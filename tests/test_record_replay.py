@@ -141,10 +141,8 @@ def test_proxy_serves_3301_itself_unless_told_to_relay(server_process, recorded:
 
 
 def test_b_offline_replay_gives_identical_dataframes(server_process, recorded: dict[str, Any]) -> None:
-    rec: Path = recorded["dir"]
-    offline = server_process(
-        "--now", "2026-06-15", "--stubs", str(rec), "--fixtures", str(rec / "fixtures" / "option_market_statistic.csv")
-    )
+    """The README's command: --stubs DIR serves the stubs and the 3301 rows recorded beside them."""
+    offline = server_process("--now", "2026-06-15", "--stubs", str(recorded["dir"]))
     assert_same(recorded["direct"], session(offline.port))
 
 

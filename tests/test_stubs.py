@@ -138,14 +138,15 @@ def test_recorder_redacts_names_and_live_ids_and_ignores_them(tmp_path: Path) ->
     req = request_bytes("00700", header=7)
     rsp: Any = SNAP_RSP.FromString(stub_from_json(snapshot_stub(), "x").reply_wire)
     rsp.s2c.snapshotList[0].basic.volume = 4242424242  # as if it were the upstream's connID
-    rsp.s2c.snapshotList[0].basic.name = "4242424243"  # as if it were the loginUserID, in a string
+    rsp.s2c.snapshotList[0].basic.name = "user 4242424243"  # the loginUserID inside a text
     what = rec.exchange(
         1, 3203, FMT_PROTOBUF, req, rsp.SerializeToString(), server_ver=1011, secrets=(4242424242, 4242424243), now=0
     )
     assert what.startswith("recorded as stub 3203-Qot_GetSecuritySnapshot-")
+    assert what.endswith("(redacted: name, securityFirm, volume)")
     (path,) = (tmp_path / "stubs").glob("*.json")
     text = path.read_text()
-    assert "4242424242" not in text and "4242424243" not in text
+    assert "4242424242" not in text and "4242424243" not in text and '"user REDACTED"' in text
     doc = json.loads(text)
     assert doc["request"]["c2s"]["header"] == {"securityFirm": 0}  # 7 is not written
     assert "securityFirm" in doc["ignore"]
