@@ -37,19 +37,21 @@ PREFIX = "/__admin"
 CLOCK_MIN = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_MAX = datetime(2100, 1, 1, tzinfo=UTC)
 JOURNAL_PAGE_MAX = 1000
+SOURCES = ("mock", "stub", "upstream", "fault")  # who answers a request (journal answered_by)
 MAX_JSON_DEPTH = 32
 
 
 class AdminError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, allow: list[str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.allow = allow or []
 
 
 def _int_param(query: Mapping[str, str], name: str, lo: int = 0, hi: int = (1 << 63) - 1) -> int | None:
     raw = query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     digits = raw[1:] if raw[:1] == "-" else raw
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 20) or not lo <= int(raw) <= hi:
@@ -128,6 +130,7 @@ class Admin:
             ("POST", "/stubs"): self.add_stub,
             ("DELETE", "/stubs"): self.clear_stubs,
             ("GET", "/record"): self.get_record,
+            ("GET", "/openapi.json"): self.openapi,
         }
 
     # -- dispatch -------------------------------------------------------------
@@ -147,13 +150,20 @@ class Admin:
             route = self._routes.get((method, sub))
             if route is None:
                 allowed = sorted(m for m, p in self._routes if p == sub)
+                if sub.startswith("/faults/"):
+                    allowed = ["DELETE"]
+                elif sub.startswith("/stubs/"):
+                    allowed = ["DELETE", "GET"]
                 if allowed:
-                    raise AdminError(405, f"{method} not allowed on {path}; use {', '.join(allowed)}")
+                    raise AdminError(405, f"{method} not allowed on {path}; use {', '.join(allowed)}", allowed)
                 raise AdminError(404, f"no such endpoint: {path}; see GET {PREFIX}/health for the list")
             payload = self._json(body) if method == "POST" else None
             return route(query, payload)
         except AdminError as exc:
-            return exc.status, {"error": exc.message}
+            doc = {"error": exc.message}
+            if exc.allow:
+                doc["allow"] = exc.allow  # the HTTP shell sends it as the Allow header too
+            return exc.status, doc
 
     def _same_origin(self, headers: Mapping[str, str]) -> None:
         """Refuse what a web page could send: a foreign Origin (CSRF, whatever
@@ -279,6 +289,8 @@ class Admin:
         error = query.get("error")
         fault = query.get("fault")
         answered_by = query.get("answered_by")
+        if answered_by is not None and answered_by not in SOURCES:
+            raise AdminError(400, f"answered_by must be one of {', '.join(SOURCES)}, got {answered_by[:40]!r}")
 
         def where(e: JournalEntry) -> bool:
             return (
@@ -350,6 +362,11 @@ class Admin:
             if cfg.get(secret):
                 cfg[secret] = "***"
         return 200, cfg
+
+    def openapi(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
+        from .openapi import document
+
+        return 200, document()
 
     # -- stubs and recording (README, "Record once, test offline") --------------------------------
     def get_stubs(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:

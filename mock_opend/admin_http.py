@@ -46,7 +46,10 @@ async def start_admin_site(admin: Admin, host: str, port: int, pool: SlotPool, t
 
 
 def _json_response(status: int, doc: Any) -> web.Response:
-    return web.Response(status=status, text=_dumps(doc), content_type="application/json")
+    rsp = web.Response(status=status, text=_dumps(doc), content_type="application/json")
+    if status == 405 and isinstance(doc, dict) and doc.get("allow"):
+        rsp.headers["Allow"] = ", ".join(doc["allow"])  # RFC 9110: a 405 says what is allowed
+    return rsp
 
 
 async def _stream_journal(
