@@ -368,7 +368,7 @@ class Admin:
 
         return 200, document()
 
-    # -- stubs and recording (README, "Record once, test offline") --------------------------------
+    # -- stubs and recording (docs/record-replay.md) --------------------------------
     def get_stubs(self, query: Mapping[str, str], body: Any) -> tuple[int, Any]:
         proto_id = _int_param(query, "proto_id", 0, (1 << 32) - 1)
         stubs = [s for s in self.gw.stubs.all() if proto_id is None or s.proto_id == proto_id]

@@ -5,7 +5,7 @@ equal the JSON names for every served message): int64 as decimal strings,
 bytes as base64.  The Python SDK's own JSON reader cannot take a bytes field
 from JSON at all (it assigns a str to a bytes field and fails), so a JSON reply
 that carries ``nextPageKey`` stalls that SDK — as it would against a real
-OpenD; see README, "Known client limitations".
+OpenD; see docs/limitations.md.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-port", type=_int, help="open the admin HTTP API on this port (0 = ephemeral)")
     serve.add_argument("--admin-host", help="admin API address (default 127.0.0.1; elsewhere needs --admin-token)")
     serve.add_argument("--admin-token", help="require 'Authorization: Bearer TOKEN' on the admin API")
-    rr = serve.add_argument_group("record and replay (README: Record once, test offline)")
+    rr = serve.add_argument_group("record and replay (docs/record-replay.md)")
     rr.add_argument("--upstream", metavar="HOST:PORT", help="a real OpenD: relay what mock-opend does not answer")
     rr.add_argument("--upstream-3301", action="store_true", default=None, help="relay 3301 too instead of serving it")
     rr.add_argument("--upstream-rsa-key", metavar="PEM", help="the upstream's RSA key, when it runs encrypted")
@@ -156,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     bar = rec.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None, help="always draw the progress bar")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw it")
+
+    conf = sub.add_parser(
+        "config", help="print every setting", description="Print every setting: flag, default, meaning."
+    )
+    conf.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
 
     errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
     errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
@@ -262,6 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         path.write_bytes(generate_key_pem())
         path.chmod(0o600)
         print(f"wrote {path} (give the same file to the SDK: SysConfig.set_init_rsa_file)", file=sys.stderr)
+        return 0
+    if args.command == "config":
+        from .config_docs import markdown, rows
+
+        print(markdown() if args.markdown else json.dumps(rows(), ensure_ascii=False, indent=2))
         return 0
     if args.command == "errors":
         from .errors import CATALOGUE

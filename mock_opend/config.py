@@ -83,7 +83,7 @@ class Config:
     journal_max_bytes: int = 64 << 20  # an estimate of what the journal holds; the oldest entries go first
     page_key_secret: str | None = None  # None: random per process; set it for keys that survive a restart
     event_loop: str = "asyncio"  # or "uvloop" (the `fast` extra)
-    # record and replay (README, "Record once, test offline")
+    # record and replay (docs/record-replay.md)
     upstream: str | None = None  # HOST:PORT of a real OpenD: relay what mock-opend does not answer itself
     upstream_3301: bool = False  # relay 3301 too instead of serving it
     upstream_rsa_key: str | None = None  # the upstream's RSA key, when it runs encrypted

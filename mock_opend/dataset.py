@@ -68,7 +68,7 @@ def make_row(day: date, call: int, put: int, timestamp: int) -> Row:
     """A row with its protobuf encoding (field 3 of S2C) computed once.
 
     Rows are cached, so serving a page is a join of these bytes rather than
-    six attribute writes per row (README, "Performance").
+    six attribute writes per row (docs/performance.md).
     """
     item = _StatisticItem()
     item.time = day.isoformat()

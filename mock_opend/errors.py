@@ -1,6 +1,6 @@
 """Every error reply the server can send, with its zh and en text.
 
-One table is the single source for the server, the README's error catalogue
+One table is the single source for the server, the docs' error catalogue (docs/errors.md)
 (``python -m mock_opend errors --markdown``) and the tests.  ``errCode`` values
 are mock-opend's own (the real gateway's are undocumented); SDKs ignore them.
 """
@@ -170,7 +170,7 @@ BEGIN_AFTER_END = _spec(
 
 
 def catalogue_markdown() -> str:
-    """The README's error table."""
+    """The error table of docs/errors.md."""
     lines = [
         "| name | retType | errCode | zh | en | when |",
         "|---|---|---|---|---|---|",

@@ -253,7 +253,7 @@ def handle_option_market_statistic(gw: Gateway, session: Session, req: Any) -> R
     if not req.HasField("c2s"):
         raise ServerError(E.MISSING_FIELD, proto_id=PROTO_OPTION_MARKET_STATISTIC, field="c2s")
     # Only a valid first page counts against the limit: a request refused for its
-    # input never reaches the data (README, "Rate limit").
+    # input never reaches the data (docs/3301.md, "Rate limit").
     plan = gw.statistics.plan(req.c2s, gw.now(), gw.lang)
     if plan.first_page and not gw.rate_limiter.acquire(session.conn_id, gw.clock.now()):
         spec = gw.rate_limiter.spec

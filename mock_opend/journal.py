@@ -45,7 +45,7 @@ class JournalEntry:
     duration_us: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     cost: int = 0  # estimated bytes held, set when added
-    source: str = "mock"  # who answered: mock | stub | upstream | fault (README, "Record once, test offline")
+    source: str = "mock"  # who answered: mock | stub | upstream | fault (docs/record-replay.md)
 
     def to_dict(self) -> dict[str, Any]:
         request = None

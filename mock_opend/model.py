@@ -7,8 +7,8 @@ stream, date), and the autoregressive parts run forward from the fixed origin,
 so a day's value depends on (seed, market, data type, date) only — never on the
 range a client asked for or on which range was generated first.
 
-The model and its parameters follow ../shared/MARKET.md §3 (README, "Data
-model", has a paragraph per market and the sources of the anchors).  The
+The model and its parameters follow ../shared/MARKET.md §3 (docs/data-model.md
+has a paragraph per market and the sources of the anchors).  The
 ``edge`` profile replaces the values with ones that break clients.
 """
 

@@ -1,6 +1,6 @@
 """Proto 3301: resolve a query's dates, pick the page, build the reply.
 
-Rules (README, "Proto 3301"): dates are 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'
+Rules (docs/3301.md): dates are 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS'
 and count by day; a missing end is begin + 1 year, a missing begin is end − 1
 year, both missing is the year up to the market's today; the end is clipped to
 the last *completed* session; rows descend; a page holds ``page_size`` rows and

@@ -3,7 +3,7 @@
 ``holidays.financial_holidays`` knows each exchange's full-day closures
 (including HKEX's severe-weather closures of 2023–2024) and its half days; we
 only remove weekends.  It is rule based, so any year works; HKEX data starts
-in 2014 (see README, "Calendars").
+in 2014 (see docs/design.md, "Calendars").
 """
 
 from __future__ import annotations

@@ -1,0 +1,104 @@
+"""The documentation: the site builds (strict), the README is the front door,
+the generated tables are the code's, and what the docs say a command prints is
+what it prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, start_server_process, stop_all
+
+DOCS = ROOT / "docs"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_site_builds_strict_without_a_warning(tmp_path: Path) -> None:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "WARNING" not in done.stderr, done.stderr[-3000:]
+    site = tmp_path / "site"
+    assert (site / "search" / "search_index.json").exists()  # search works offline
+    api = (site / "pytest-plugin.html").read_text()
+    assert "start_background" in api and "opend_server_factory" in api  # the API reference from docstrings
+    assert "JSON-lines" in (site / "driver.html").read_text()  # DRIVER.md is included, not linked
+
+
+def test_the_readme_is_the_front_door() -> None:
+    assert len(README.encode()) < 10 * 1024
+    nav = re.findall(r":\s*([\w-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M)
+    assert len(nav) >= 17
+    for page in nav:
+        assert (DOCS / page).exists(), page
+        if page != "index.md":
+            assert f"(docs/{page})" in README, f"the README does not link {page}"
+
+
+def _block(text: str, begin: str, end: str) -> str:
+    found = re.search(rf"<!-- {begin} -->\n(.*?)\n<!-- {end} -->", text, re.S)
+    assert found, begin
+    return found.group(1)
+
+
+def test_generated_tables_are_the_code_s() -> None:
+    from mock_opend.config_docs import markdown as settings_markdown
+    from mock_opend.errors import catalogue_markdown
+
+    errors = (DOCS / "errors.md").read_text(encoding="utf-8")
+    assert _block(errors, "errors:begin", "errors:end") == catalogue_markdown(), (
+        "python -m mock_opend errors --markdown"
+    )
+    config = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    assert _block(config, "settings:begin", "settings:end") == settings_markdown(), "mock-opend config --markdown"
+
+
+def _console_blocks() -> list[tuple[str, str, str]]:
+    """(page, command, the output the page claims) for every console block."""
+    out = []
+    for page in sorted(DOCS.glob("*.md")):
+        for block in re.findall(r"```console\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            for chunk in re.split(r"(?m)^\$ ", block)[1:]:
+                command, _, output = chunk.partition("\n")
+                out.append((page.name, command, output))
+    return out
+
+
+@pytest.mark.parametrize(("page", "command", "claimed"), _console_blocks(), ids=lambda v: str(v)[:40])
+def test_what_the_docs_say_a_command_prints(page: str, command: str, claimed: str) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == claimed, f"{page}: {command}"
+
+
+def test_the_ten_lines_print_the_table_the_readme_shows(tmp_path: Path) -> None:
+    """The README's Python, run as written (the port aside), against the shipped fixture."""
+    code = re.search(r"## Ten lines with the real SDK.*?```python\n(.*?)```", README, re.S)
+    table = re.search(r"```\n( +time +timestamp.*?)```", README, re.S)
+    assert code and table
+    started = [start_server_process("--config", "fixtures/doc_example.toml")]
+    try:
+        script = tmp_path / "ten_lines.py"
+        body = code.group(1).replace("port=11111", f"port={started[0].port}")
+        script.write_text("import futu\nfutu.SysConfig.set_all_thread_daemon(True)\n" + body)
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    finally:
+        stop_all(started)
+    printed = [line.rstrip() for line in done.stdout.splitlines() if line.strip()]
+    claimed = [line.rstrip() for line in table.group(1).splitlines() if line.strip() and line.strip() != "…"]
+    assert claimed[0] in printed, done.stdout[-2000:] + done.stderr[-2000:]
+    start = printed.index(claimed[0])
+    shown = printed[start : start + 11]
+    assert claimed == [shown[0], shown[1], shown[2], shown[-1]]
