@@ -9,6 +9,7 @@ does not serve.  Every server here is a real process on an ephemeral port.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -151,6 +152,9 @@ def test_c_recorded_files_hold_no_account_or_connection_id(recorded: dict[str, A
     names = sorted(p.name for p in files)
     assert "option_market_statistic.csv" in names and any(n.startswith("3203-Qot_GetSecuritySnapshot") for n in names)
     assert any(n.startswith("3001-Qot_Sub") for n in names)
+    docs = (ROOT / "docs" / "record-replay.md").read_text(encoding="utf-8")
+    for shown in re.findall(r"cassette/(\S+\.(?:json|csv))", docs):  # the walkthrough's files, as recorded
+        assert (recorded["dir"] / shown).exists(), shown
     assert len(recorded["ids"]) >= 3  # the direct and proxied SDK connections, the proxy's upstream link
     for path in files:
         text = path.read_text()
@@ -175,6 +179,8 @@ def test_d_an_unmatched_request_names_the_nearest_stub(server_process, recorded:
     assert msg.startswith("没有与请求匹配的存根：Qot_GetSecuritySnapshot (3203)"), msg
     assert "3203-Qot_GetSecuritySnapshot-" in msg
     assert 'c2s.securityList[0].code：存根为 "00700"，请求为 "09988"' in msg, msg
+    docs = (ROOT / "docs" / "record-replay.md").read_text(encoding="utf-8")
+    assert msg in docs.splitlines()  # the message the walkthrough shows, to the character
 
 
 def test_spy_mode_answers_from_stubs_and_records_the_rest(server_process, recorded, tmp_path: Path) -> None:
