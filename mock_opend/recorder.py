@@ -73,6 +73,7 @@ class _Open:
     stub: Stub
     at: float
     subscribing: bool
+    raw: bytes = b""  # digest of the exchange's bytes, to know a repeat without decoding it
 
 
 @dataclass(slots=True)
@@ -161,6 +162,12 @@ class Recorder:
         secrets = tuple(secrets)
         if proto_id == 3301:
             return self.statistics(fmt, reply)
+        raw = hashlib.sha1(b"%d:%d:" % (proto_id, fmt) + request + b"\0" + reply).digest()
+        with self._lock:
+            opened = self._open.get(conn_id)
+            if opened is not None and opened.raw == raw and not opened.stub.pushes:
+                opened.at = now  # the same bytes both ways as this connection's last exchange: on disk already
+                return f"recorded as stub {opened.stub.id} (again)"
         try:
             req = body_of(proto_id, "request", fmt, request)
             rep = body_of(proto_id, "reply", fmt, reply)
@@ -210,7 +217,7 @@ class Recorder:
                 return self._skip(why)
             self.stats.stubs += 1
             self._same[stub.id] = same
-            self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING)
+            self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING, raw)
         return f"recorded as stub {stub.id}" + (f" (redacted: {', '.join(redacted)})" if redacted else "")
 
     @staticmethod

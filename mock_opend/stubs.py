@@ -175,10 +175,34 @@ def strip_fields(doc: Any, rules: Iterable[str], replace: Any = None) -> Any:
     """A copy of ``doc`` with the fields ``rules`` name removed (``replace=None``)
     or replaced by a placeholder of the same JSON kind."""
     out = json.loads(json.dumps(doc)) if isinstance(doc, dict | list) else doc
+    rules = list(rules)
+    names = {r for r in rules if "." not in r and r != "*"}
+    if names:  # plain names, anywhere: one walk for all of them
+        _apply_names(out, names, replace)
     for rule in rules:
-        anywhere, parts = _rule_parts(rule)
-        _apply(out, parts, anywhere, replace)
+        if rule not in names:
+            anywhere, parts = _rule_parts(rule)
+            _apply(out, parts, anywhere, replace)
     return out
+
+
+def _apply_names(node: Any, names: set[str], replace: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _apply_names(item, names, replace)
+        return
+    if not isinstance(node, dict):
+        return
+    for key in list(node):
+        if key in names:
+            if replace is None:
+                del node[key]
+            else:
+                node[key] = _placeholder(node[key])
+            continue
+        _apply_names(node[key], names, replace)
+        if replace is None and node[key] == {}:
+            del node[key]  # a message left empty by the rule: as if absent
 
 
 def _placeholder(value: Any) -> Any:
@@ -219,8 +243,42 @@ def _apply(node: Any, parts: list[str], anywhere: bool, replace: Any) -> None:
 
 
 def touched(doc: Any, rules: Iterable[str]) -> list[str]:
-    """The rules among ``rules`` that name at least one field of ``doc``."""
-    return [r for r in rules if strip_fields(doc, [r]) != doc]
+    """The rules among ``rules`` that name at least one field of ``doc`` (no copy made)."""
+    rules = list(rules)
+    keys = _all_keys(doc, set())
+    out = []
+    for rule in rules:
+        anywhere, parts = _rule_parts(rule)
+        if anywhere and parts[0] != "*":
+            if parts[0] in keys:
+                out.append(rule)
+        elif _present(doc, parts, anywhere):
+            out.append(rule)
+    return out
+
+
+def _all_keys(node: Any, into: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        into.update(node)
+        for value in node.values():
+            _all_keys(value, into)
+    elif isinstance(node, list):
+        for item in node:
+            _all_keys(item, into)
+    return into
+
+
+def _present(node: Any, parts: list[str], anywhere: bool) -> bool:
+    if isinstance(node, list):
+        return any(_present(item, parts, anywhere) for item in node)
+    if not isinstance(node, dict):
+        return False
+    for key, value in node.items():
+        if _name_matches(parts[0], key) and (len(parts) == 1 or _present(value, parts[1:], False)):
+            return True
+        if anywhere and _present(value, parts, True):
+            return True
+    return False
 
 
 # -- differences --------------------------------------------------------------------------------
