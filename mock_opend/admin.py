@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__
+from .body import nests_deeper
 from .clock import parse_instant
 from .config import Config
 from .faults import FaultError
@@ -57,20 +58,6 @@ def _int_param(query: Mapping[str, str], name: str, lo: int = 0, hi: int = (1 <<
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 20) or not lo <= int(raw) <= hi:
         raise AdminError(400, f"query parameter {name!r} must be an integer in {lo}..{hi}, got {raw[:40]!r}")
     return int(raw)
-
-
-def _depth(value: Any, limit: int) -> bool:
-    """True when ``value`` nests deeper than ``limit``."""
-    stack = [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if d > limit:
-            return True
-        if isinstance(v, dict):
-            stack.extend((x, d + 1) for x in v.values())
-        elif isinstance(v, list):
-            stack.extend((x, d + 1) for x in v)
-    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -207,7 +194,7 @@ class Admin:
             raise AdminError(400, f"invalid JSON body: {str(exc)[:200]}") from None
         if not isinstance(doc, dict):
             raise AdminError(400, "the JSON body must be an object")
-        if _depth(doc, MAX_JSON_DEPTH):
+        if nests_deeper(doc, MAX_JSON_DEPTH):
             raise AdminError(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
         return doc
 

@@ -72,3 +72,17 @@ def encode_body(fmt: int, msg: Message) -> bytes:
         doc = json_format.MessageToDict(msg, preserving_proto_field_name=True)
         return json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return msg.SerializeToString()
+
+
+def nests_deeper(value: Any, limit: int) -> bool:
+    """True when a JSON value nests deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if d > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return False

@@ -70,6 +70,23 @@ def _op(
     return op
 
 
+def _one(
+    summary: str, ok: dict[str, Any], what: str, missing: str, *params: dict[str, Any], errors: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """An operation on one thing (a stub, a fault, the recording) that may not exist: 200 or 404."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            "200": _json(ok, what),
+            **{code: ERRORS[code] for code in ("401", "403", *errors)},
+            "404": _json(_ref("Error"), missing),
+        },
+    }
+    if params:
+        op["parameters"] = list(params)
+    return op
+
+
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
@@ -281,17 +298,14 @@ def document() -> dict[str, Any]:
                 "delete": _op("remove every fault", _json(_ref("Removed"), "how many")),
             },
             "/__admin/faults/{fault_id}": {
-                "delete": {
-                    "summary": "remove one fault",
-                    "parameters": [_path("fault_id", {"type": "integer"})],
-                    "responses": {
-                        "200": _json(_ref("Removed"), "removed"),
-                        "400": ERRORS["400"],
-                        "401": ERRORS["401"],
-                        "403": ERRORS["403"],
-                        "404": _json(_ref("Error"), "no such fault"),
-                    },
-                },
+                "delete": _one(
+                    "remove one fault",
+                    _ref("Removed"),
+                    "removed",
+                    "no such fault",
+                    _path("fault_id", {"type": "integer"}),
+                    errors=("400",),
+                ),
             },
             "/__admin/rate-limit": {
                 "get": _op(
@@ -330,47 +344,23 @@ def document() -> dict[str, Any]:
                 "delete": _op("remove every stub", _json(_ref("Removed"), "how many")),
             },
             "/__admin/stubs/{stub_id}": {
-                "get": {
-                    "summary": "one stub",
-                    "parameters": [stub_id],
-                    "responses": {
-                        "200": _json(_ref("Stub"), "the stub, with its source and hits"),
-                        "401": ERRORS["401"],
-                        "403": ERRORS["403"],
-                        "404": _json(_ref("Error"), "no such stub"),
-                    },
-                },
-                "delete": {
-                    "summary": "remove one stub",
-                    "parameters": [stub_id],
-                    "responses": {
-                        "200": _json(_ref("Removed"), "removed"),
-                        "401": ERRORS["401"],
-                        "403": ERRORS["403"],
-                        "404": _json(_ref("Error"), "no such stub"),
-                    },
-                },
+                "get": _one("one stub", _ref("Stub"), "the stub, with its source and hits", "no such stub", stub_id),
+                "delete": _one("remove one stub", _ref("Removed"), "removed", "no such stub", stub_id),
             },
             "/__admin/record": {
-                "get": {
-                    "summary": "while recording: what was written and what was not, and why",
-                    "responses": {
-                        "200": _json(
-                            _obj(
-                                ["directory", "stubs", "pushes", "fixture_rows", "skipped"],
-                                directory={"type": "string"},
-                                stubs=COUNT,
-                                pushes=COUNT,
-                                fixture_rows=COUNT,
-                                skipped={"type": "array", "items": {"type": "string"}},
-                            ),
-                            "the recording",
-                        ),
-                        "401": ERRORS["401"],
-                        "403": ERRORS["403"],
-                        "404": _json(_ref("Error"), "not recording"),
-                    },
-                },
+                "get": _one(
+                    "while recording: what was written and what was not, and why",
+                    _obj(
+                        ["directory", "stubs", "pushes", "fixture_rows", "skipped"],
+                        directory={"type": "string"},
+                        stubs=COUNT,
+                        pushes=COUNT,
+                        fixture_rows=COUNT,
+                        skipped={"type": "array", "items": {"type": "string"}},
+                    ),
+                    "the recording",
+                    "not recording",
+                ),
             },
         },
         "components": {"schemas": SCHEMAS},

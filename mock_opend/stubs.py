@@ -31,7 +31,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from .body import BodyError, decode_body, encode_body
+from .body import BodyError, decode_body, encode_body, nests_deeper
 from .frame import FMT_JSON, FMT_PROTOBUF
 from .proto_ids import PUSH_IDS, SESSION_PROTOS, label, message_types, name_of
 
@@ -103,23 +103,10 @@ def body_of(proto_id: int, kind: str, fmt: int, data: bytes) -> Body:
             doc = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise BodyError(f"json: {exc}") from None
-        if _too_deep(doc, MAX_DEPTH):
+        if nests_deeper(doc, MAX_DEPTH):
             raise BodyError(f"json: nested deeper than {MAX_DEPTH} levels")
         return Body(doc=doc)
     return Body(raw=bytes(data))
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if d > limit:
-            return True
-        if isinstance(v, dict):
-            stack.extend((x, d + 1) for x in v.values())
-        elif isinstance(v, list):
-            stack.extend((x, d + 1) for x in v)
-    return False
 
 
 def _parse_body(proto_id: int, kind: str, body: Body, where: str, strict: bool = False) -> Message | None:
