@@ -32,6 +32,7 @@ from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame
 from mock_opend.messages import InitConnectRequest, OptionMarketStatisticRequest
 
 ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 3  # alternating server/echo slices per measurement
 RANGES = {10: ("2026-06-01", "2026-06-12"), 250: ("2025-06-16", "2026-06-12")}
 SERVER_ARGS = [
     "--port",
@@ -44,9 +45,7 @@ SERVER_ARGS = [
     "off",
     "--page-size",
     "1000",
-    "--log-level",
-    "warning",
-]
+]  # everything else at its default: info logging included (the lines go to a file)
 
 
 def request_body(rows: int) -> bytes:
@@ -61,9 +60,10 @@ INIT.c2s.clientVer, INIT.c2s.clientID, INIT.c2s.packetEncAlgo = 100, "bench", -1
 INIT_BODY = INIT.SerializeToString()
 
 
-def start(cmd: list[str]) -> tuple[subprocess.Popen[str], dict[str, Any], float]:
+def start(cmd: list[str], log: Any = None) -> tuple[subprocess.Popen[str], dict[str, Any], float]:
+    """Start a server; (process, ready line, seconds from start to the ready line)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
     assert proc.stdout is not None
     ready = json.loads(proc.stdout.readline())
     return proc, ready, time.perf_counter() - t0
@@ -91,7 +91,8 @@ def recv_frame(sock: socket.socket, buf: bytearray) -> bytes:
         buf += chunk
 
 
-def one_connection(port: int, rows: int, seconds: float) -> dict[str, float]:
+def one_connection(port: int, rows: int, seconds: float) -> tuple[list[float], float]:
+    """Latencies of back-to-back requests on one connection, and the wall time."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = bytearray()
@@ -111,7 +112,7 @@ def one_connection(port: int, rows: int, seconds: float) -> dict[str, float]:
         lat.append(time.perf_counter() - t)
     wall = time.perf_counter() - t0
     sock.close()
-    return _stats(lat, wall)
+    return lat, wall
 
 
 def _stats(lat: list[float], wall: float) -> dict[str, float]:
@@ -124,7 +125,7 @@ def _stats(lat: list[float], wall: float) -> dict[str, float]:
     }
 
 
-async def _many(port: int, rows: int, seconds: float, conns: int) -> dict[str, float]:
+async def _many(port: int, rows: int, seconds: float, conns: int) -> tuple[list[float], float]:
     frame = encode_frame(3301, 2, request_body(rows))
     lat: list[float] = []
     stop_at = time.perf_counter() + seconds
@@ -142,7 +143,7 @@ async def _many(port: int, rows: int, seconds: float, conns: int) -> dict[str, f
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conns)))
-    return _stats(lat, time.perf_counter() - t0)
+    return lat, time.perf_counter() - t0
 
 
 async def _read_frame(r: asyncio.StreamReader) -> bytes:
@@ -150,8 +151,21 @@ async def _read_frame(r: asyncio.StreamReader) -> bytes:
     return head + await r.readexactly(FrameHeader.unpack(head).body_len)
 
 
-def many_connections(port: int, rows: int, seconds: float, conns: int = 100) -> dict[str, float]:
+def many_connections(port: int, rows: int, seconds: float, conns: int = 100) -> tuple[list[float], float]:
+    """Latencies of requests on ``conns`` concurrent connections, and the wall time."""
     return asyncio.run(_many(port, rows, seconds, conns))
+
+
+def compare(fn: Any, port: int, echo_port: int, rows: int, seconds: float, rounds: int = ROUNDS) -> dict[str, Any]:
+    """Server and echo measured in alternating slices (a loaded machine's drift hits
+    both alike); each gets ``seconds`` in all."""
+    runs: dict[int, tuple[list[float], float]] = {port: ([], 0.0), echo_port: ([], 0.0)}
+    for _ in range(rounds):
+        for p in (port, echo_port):
+            lat, wall = fn(p, rows, seconds / rounds)
+            runs[p] = (runs[p][0] + lat, runs[p][1] + wall)
+    s, e = _stats(*runs[port]), _stats(*runs[echo_port])
+    return {"server": s, "echo": e, "ratio": round(s["req_s"] / e["req_s"], 2)}
 
 
 def canned_replies(port: int) -> dict[str, str]:
@@ -176,7 +190,7 @@ def rss_kb(pid: int) -> int:
 def idle_connections_rss(n: int = 1000) -> dict[str, float]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * n)), hard))
-    proc, ready, _ = start([sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS])
+    proc, ready, _ = start([sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS], subprocess.DEVNULL)
     try:
         time.sleep(0.3)
         before = rss_kb(proc.pid)
@@ -208,25 +222,132 @@ def fixture_start_ms(n: int = 20) -> float:
     return round(statistics.median(times) * 1e3, 2)
 
 
+def first_request_ms(log: Any, warm: bool = False) -> dict[str, float]:
+    """Start a server, and the moment its ready line is read, connect, InitConnect and
+    send one 3301 request: that request's latency (and the ready time) — what a CI
+    job that starts the server and calls it at once sees.  With ``warm``, also a
+    first request of another market 2 s later, once the data has warmed up."""
+    proc, ready, seconds = start([sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS], log)
+    out: dict[str, float] = {"ready_s": round(seconds, 3)}
+    try:
+        sock = socket.create_connection(("127.0.0.1", ready["port"]))
+        buf = bytearray()
+        sock.sendall(encode_frame(1001, 1, INIT_BODY))
+        recv_frame(sock, buf)
+        t = time.perf_counter()
+        sock.sendall(encode_frame(3301, 2, request_body(10)))
+        recv_frame(sock, buf)
+        out["first_3301_ms"] = round((time.perf_counter() - t) * 1e3, 2)
+        if warm:
+            time.sleep(2)
+            hk = OptionMarketStatisticRequest()
+            hk.c2s.optionMarket, hk.c2s.dataType = 3, 1
+            hk.c2s.beginTime, hk.c2s.endTime = RANGES[10]
+            t = time.perf_counter()
+            sock.sendall(encode_frame(3301, 3, hk.SerializeToString()))
+            recv_frame(sock, buf)
+            out["warm_3301_ms"] = round((time.perf_counter() - t) * 1e3, 2)
+        sock.close()
+    finally:
+        stop(proc)
+    return out
+
+
+def targets(out: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(target, measured, echo floor, met) for each of issue 14's targets."""
+    cell = {(t["rows"], t["clients"]): t for t in out["throughput"]}
+
+    def ratio(rows: int, clients: str, floor: float) -> tuple[str, str, str, bool]:
+        t = cell[(rows, clients)]
+        return (
+            f"{clients}, {rows}-row replies: server/echo >= {floor}",
+            f"{t['ratio']} ({t['server']['req_s']:,.0f} req/s)",
+            f"{t['echo']['req_s']:,.0f} req/s",
+            t["ratio"] >= floor,
+        )
+
+    p99 = cell[(250, "1 connection")]
+    rows = [
+        ratio(10, "100 connections", 0.5),
+        ratio(250, "100 connections", 0.4),
+        ratio(10, "1 connection", 0.7),
+        (
+            "1 connection, 250-row replies: p99 < 0.5 ms",
+            f"{p99['server']['p99_ms']} ms",
+            f"{p99['echo']['p99_ms']} ms",
+            p99["server"]["p99_ms"] < 0.5,
+        ),
+        (
+            "process start to ready line < 0.25 s",
+            f"{out['ready_line_s']} s (median of 5)",
+            "-",
+            out["ready_line_s"] < 0.25,
+        ),
+        (
+            "first 3301 request right after the ready line < 5 ms",
+            f"{out['first_request']['first_3301_ms']} ms (worst of 5)",
+            "-",
+            out["first_request"]["first_3301_ms"] < 5,
+        ),
+    ]
+    if "kit_ci_futu_api_s" in out:
+        rows.append(
+            (
+                "conformance kit, ci profile, futu-api: < 30 s",
+                f"{out['kit_ci_futu_api_s']} s (exit {out['kit_exit_code']})",
+                "-",
+                out["kit_ci_futu_api_s"] < 30 and out["kit_exit_code"] == 0,
+            )
+        )
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=3.0, help="per throughput measurement")
-    ap.add_argument("--skip-kit", action="store_true", help="skip the conformance-kit timing (about 40 s)")
+    ap.add_argument("--skip-kit", action="store_true", help="skip the conformance-kit timing (about 30 s)")
     ap.add_argument("--json", help="also write the numbers here")
     ap.add_argument("--event-loop", default="asyncio", choices=["asyncio", "uvloop"], help="for the server")
+    ap.add_argument("--write-docs", action="store_true", help="write docs/bench.json and the docs' tables (render.py)")
     args = ap.parse_args()
+    with tempfile.TemporaryFile("w+") as log:  # the servers' request log lines (info is the default level)
+        out = measure(args, log)
+    print(json.dumps(out, indent=1))
+    print("\nTargets (issue 14), this run:")
+    for t in out["targets"]:
+        echo = "" if t["echo"] == "-" else f" | echo {t['echo']}"
+        print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['measured']}{echo}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    if args.write_docs:
+        from bench import render
+
+        render.JSON_FILE.write_text(json.dumps(out, indent=1) + "\n")
+        render.write(out)
+    return 0
+
+
+def measure(args: argparse.Namespace, log: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
 
-    starts = []
-    for _ in range(5):
-        proc, _, seconds = start([sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS])
-        starts.append(seconds)
+    firsts = [first_request_ms(log, warm=i == 0) for i in range(5)]
+    out["ready_line_s"] = round(statistics.median(f["ready_s"] for f in firsts), 3)
+    out["first_request"] = {
+        "first_3301_ms": max(f["first_3301_ms"] for f in firsts),
+        "warm_3301_ms": firsts[0]["warm_3301_ms"],
+    }
+    ws_args = list(SERVER_ARGS)
+    ws_args[ws_args.index("--ws-port") + 1] = "0"  # the WebSocket port on, as by default
+    ws_starts = []
+    for _ in range(3):
+        proc, _, seconds = start([sys.executable, "-m", "mock_opend", "serve", *ws_args], log)
+        ws_starts.append(seconds)
         stop(proc)
-    out["ready_line_s"] = round(statistics.median(starts), 3)
+    out["ready_line_ws_s"] = round(statistics.median(ws_starts), 3)
     out["fixture_start_ms"] = fixture_start_ms()
 
     server, ready, _ = start(
-        [sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS, "--event-loop", args.event_loop]
+        [sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS, "--event-loop", args.event_loop], log
     )
     out["event_loop"] = args.event_loop
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
@@ -236,11 +357,9 @@ def main() -> int:
         table = []
         for rows in (10, 250):
             for label, fn in (("1 connection", one_connection), ("100 connections", many_connections)):
-                s = fn(ready["port"], rows, args.seconds)
-                e = fn(echo_ready["port"], rows, args.seconds)
-                table.append(
-                    {"rows": rows, "clients": label, "server": s, "echo": e, "ratio": round(s["req_s"] / e["req_s"], 2)}
-                )
+                cell = compare(fn, ready["port"], echo_ready["port"], rows, args.seconds)
+                table.append({"rows": rows, "clients": label, **cell})
+                s, e = cell["server"], cell["echo"]
                 print(
                     f"{rows:>3} rows, {label:<15}: server {s['req_s']:>8} req/s p50 {s['p50_ms']} ms "
                     f"p99 {s['p99_ms']} ms | echo {e['req_s']:>8} req/s | ratio {table[-1]['ratio']}",
@@ -251,6 +370,8 @@ def main() -> int:
         stop(server)
         stop(echo)
         os.unlink(fh.name)
+    log.seek(0)
+    out["request_log_lines"] = sum(1 for line in log if '"event": "request"' in line)
 
     out["idle_1000"] = idle_connections_rss()
     if not args.skip_kit:
@@ -263,10 +384,8 @@ def main() -> int:
         )
         out["kit_ci_futu_api_s"] = round(time.perf_counter() - t, 1)
         out["kit_exit_code"] = done.returncode
-    print(json.dumps(out, indent=1))
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
-    return 0
+    out["targets"] = [{"target": t, "measured": m, "echo": e, "met": ok} for t, m, e, ok in targets(out)]
+    return out
 
 
 if __name__ == "__main__":

@@ -38,11 +38,11 @@ def case(
     order: int = 0,
     requirement: str = "",
     restart_client_after: bool = False,
+    together: str = "",
 ) -> Callable[[Callable[[CaseContext], None]], Callable[[CaseContext], None]]:
     def register(fn: Callable[[CaseContext], None]) -> Callable[[CaseContext], None]:
-        CASES[cid] = Case(
-            cid, group, title, level, requirement or (fn.__doc__ or "").strip(), server, fn, order, restart_client_after
-        )
+        requirement_text = requirement or (fn.__doc__ or "").strip()
+        CASES[cid] = Case(cid, group, title, level, requirement_text, server, fn, order, restart_client_after, together)
         return fn
 
     return register
@@ -375,20 +375,26 @@ def fault_latency(ctx: CaseContext) -> None:
     _fault_case(ctx, "latency", must_succeed=True, latency_ms=300)
 
 
-@case("8.2", "faults", "no reply: an error (or a retry with the right rows), never wrong rows", order=71)
+@case(
+    "8.2",
+    "faults",
+    "no reply: an error (or a retry with the right rows), never wrong rows",
+    order=71,
+    together="lost replies",
+)
 def fault_no_reply(ctx: CaseContext) -> None:
     """The server drops the reply; the client times out and reports it, or retries
     and returns the right rows; it must not hang past the kit's 40 s nor invent data."""
     _fault_case(ctx, "no_reply")
 
 
-@case("8.3", "faults", "connection reset: an error or a recovery, never wrong rows", order=72)
+@case("8.3", "faults", "connection reset: an error or a recovery, never wrong rows", order=72, together="lost replies")
 def fault_reset(ctx: CaseContext) -> None:
     """The server resets the TCP connection instead of replying."""
     _fault_case(ctx, "reset")
 
 
-@case("8.4", "faults", "truncated frame: an error or a recovery, never wrong rows", order=73)
+@case("8.4", "faults", "truncated frame: an error or a recovery, never wrong rows", order=73, together="lost replies")
 def fault_truncate(ctx: CaseContext) -> None:
     """Half a reply frame, then the connection closes."""
     _fault_case(ctx, "truncate")
@@ -533,7 +539,7 @@ def _traffic(ctx: CaseContext) -> None:
 def _by_connection(ctx: CaseContext) -> dict[int, list[Any]]:
     _traffic(ctx)
     conns: dict[int, list[Any]] = {}
-    for e in ctx.server.journal.entries():
+    for e in ctx.run_entries():
         conns.setdefault(e.conn_id, []).append(e)
     return conns
 
@@ -553,7 +559,7 @@ def sha1_and_length(ctx: CaseContext) -> None:
     """No request of the run failed the server's SHA-1, framing or body checks."""
     _traffic(ctx)
     wire_errors = {"SHA1_MISMATCH", "BAD_MAGIC", "BODY_TOO_LARGE", "BAD_FORMAT", "BAD_BODY", "WS_BAD_FRAME"}
-    bad = [e for e in ctx.server.journal.entries() if (e.error in wire_errors) or not e.sha1_ok]
+    bad = [e for e in ctx.run_entries() if (e.error in wire_errors) or not e.sha1_ok]
     if bad:
         e = bad[0]
         raise CaseFailure(
@@ -586,8 +592,13 @@ def keepalive(ctx: CaseContext) -> None:
     if conn is not None and conn.transport == "ws":
         raise Informational("not applicable: the WebSocket protocol has no KeepAlive")
     t0 = time.time()
-    time.sleep(6.5)
-    pings = [e for e in ctx.entries(since, 1004) if conn is None or e.conn_id == conn.conn_id]
+
+    def seen() -> list[Any]:
+        return [e for e in ctx.entries(since, 1004) if conn is None or e.conn_id == conn.conn_id]
+
+    while time.time() - t0 < 6.5 and len(seen()) < 2:  # two KeepAlives show the cadence
+        time.sleep(0.1)
+    pings = seen()
     times = [t0, *[e.wall_time for e in pings], time.time()]
     gaps = [round(b - a, 2) for a, b in itertools.pairwise(times)]
     ctx.example = {"pings": len(pings), "gaps_s": gaps}

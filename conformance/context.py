@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -94,8 +94,10 @@ class CaseContext:
         seed_value: int,
         shared: dict[str, Any],
         restart_client: Callable[[], ClientProcess],
+        others: Sequence[MockOpenD] = (),
     ) -> None:
         self.server = server
+        self.others = others  # servers of this configuration that cases running together used
         self.client = client
         self.profile = profile
         self.seed = seed_value
@@ -185,6 +187,11 @@ class CaseContext:
     # -- the oracle -----------------------------------------------------------------
     def mark(self) -> int:
         return self.server.journal.new_seq()
+
+    def run_entries(self) -> list[JournalEntry]:
+        """Every journaled request of the run on this configuration, the servers of
+        cases that ran together included (connection ids are unique per process)."""
+        return [e for srv in (self.server, *self.others) for e in srv.journal.entries()]
 
     def entries(self, since: int | None = None, proto_id: int | None = None) -> list[JournalEntry]:
         lo = self.start_seq if since is None else since

@@ -73,6 +73,9 @@ class Case:
     func: Callable[[CaseContext], None]
     order: int = 0  # run order within the server group (wire checks run last)
     restart_client_after: bool = False
+    # cases sharing a name here run at the same time, each but the first on a server and
+    # client of its own: they spend their time waiting for the client's own timers
+    together: str = ""
 
 
 @dataclass

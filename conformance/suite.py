@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import shlex
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -49,24 +50,30 @@ class Suite:
         self.replay_client = replay_client or f"--client-cmd {shlex.quote(self.client_label)}"
         self._servers: dict[str, MockOpenD] = {}
         self._clients: dict[str, ClientProcess] = {}
+        self._side: dict[str, list[MockOpenD]] = {}  # servers of cases that ran together, by configuration
         self.shared: dict[str, Any] = {}
 
     # -- resources ----------------------------------------------------------------
     def server(self, name: str) -> MockOpenD:
         if name not in self._servers:
-            settings = {**SERVERS[name], "seed": self.seed % 1000 + 1}
-            self._servers[name] = MockOpenD(host="127.0.0.1", port=0, ws_port=0, **settings).start_background()
+            self._servers[name] = self._new_server(name)
         return self._servers[name]
+
+    def _new_server(self, name: str) -> MockOpenD:
+        settings = {**SERVERS[name], "seed": self.seed % 1000 + 1}
+        return MockOpenD(host="127.0.0.1", port=0, ws_port=0, **settings).start_background()
+
+    def _start_client(self, srv: MockOpenD) -> ClientProcess:
+        env = {"OPEND_HOST": srv.host, "OPEND_PORT": str(srv.port), "OPEND_WS_PORT": str(srv.ws_port or "")}
+        proc = ClientProcess(self.client_argv, env)
+        proc.start()
+        return proc
 
     def client(self, name: str, fresh: bool = False) -> ClientProcess:
         if fresh and name in self._clients:
             self._clients.pop(name).stop()
         if name not in self._clients:
-            srv = self.server(name)
-            env = {"OPEND_HOST": srv.host, "OPEND_PORT": str(srv.port), "OPEND_WS_PORT": str(srv.ws_port or "")}
-            proc = ClientProcess(self.client_argv, env)
-            proc.start()
-            self._clients[name] = proc
+            self._clients[name] = self._start_client(self.server(name))
         return self._clients[name]
 
     def close(self) -> None:
@@ -76,6 +83,7 @@ class Suite:
             s.stop_background()
         self._clients.clear()
         self._servers.clear()
+        self._side.clear()
 
     def __enter__(self) -> Suite:
         return self
@@ -90,8 +98,31 @@ class Suite:
         )
 
     def run_case(self, case: Case) -> Result:
-        srv = self.server(case.server)
-        client = self.client(case.server)
+        return self._run_case(case, self.server(case.server), lambda fresh: self.client(case.server, fresh))
+
+    def _run_alone(self, case: Case) -> Result:
+        """A case on a server and client of its own, stopped after it (its journal is
+        kept for the run's wire checks)."""
+        srv = self._new_server(case.server)
+        clients: list[ClientProcess] = []
+
+        def client(fresh: bool) -> ClientProcess:
+            if fresh or not clients:
+                if clients:
+                    clients[-1].stop()
+                clients.append(self._start_client(srv))
+            return clients[-1]
+
+        try:
+            return self._run_case(case, srv, client)
+        finally:
+            if clients:
+                clients[-1].stop()
+            srv.stop_background()
+            self._side.setdefault(case.server, []).append(srv)
+
+    def _run_case(self, case: Case, srv: MockOpenD, get_client: Callable[[bool], ClientProcess]) -> Result:
+        client = get_client(False)
         n_calls = len(client.calls)
         ctx = CaseContext(
             srv,
@@ -99,7 +130,8 @@ class Suite:
             self.profile,
             case_seed(self.seed, case.id),
             self.shared,
-            lambda: self.client(case.server, fresh=True),
+            lambda: get_client(True),
+            self._side.get(case.server, []),
         )
         result = Result(case, Verdict.OK, seed=self.seed)
         t0 = time.monotonic()
@@ -132,20 +164,41 @@ class Suite:
         if result.verdict is Verdict.FAILED:
             result.replay = self.replay_command(case)
         if case.restart_client_after:
-            self.client(case.server, fresh=True)
+            get_client(True)
         return result
 
     def run(self, cases: list[Case] | None = None, on_result: Callable[[Result], None] | None = None) -> list[Result]:
         chosen = cases if cases is not None else ordered()
         # run each server's cases together, in their order (wire checks last)
         plan = [c for name in SERVERS for c in sorted(chosen, key=lambda c: (c.order, c.id)) if c.server == name]
-        results = []
+        results: list[Result] = []
+        done = set()
         for case in plan:
-            r = self.run_case(case)
-            results.append(r)
-            if on_result is not None:
-                on_result(r)
+            if case.id in done:
+                continue
+            group = [c for c in plan if case.together and c.together == case.together and c.server == case.server]
+            for r in self._run_together(group) if group else [self.run_case(case)]:
+                done.add(r.case.id)
+                results.append(r)
+                if on_result is not None:
+                    on_result(r)
         return sorted(results, key=lambda r: [int(p) for p in r.case.id.split(".")])
+
+    def _run_together(self, group: list[Case]) -> list[Result]:
+        """The first case on the shared server and client, the others each alone, all at once."""
+        out: dict[str, Result] = {}
+
+        def run(case: Case, alone: bool) -> None:
+            out[case.id] = self._run_alone(case) if alone else self.run_case(case)
+
+        threads = [
+            threading.Thread(target=run, args=(c, i > 0), name=f"case {c.id}", daemon=True) for i, c in enumerate(group)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return [out[c.id] for c in group]
 
 
 def select(ids: str | None) -> list[Case]:

@@ -9,20 +9,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import AES_MODES, EVENT_LOOPS, LANGS, LOG_LEVELS, SPAN_POLICIES, ConfigError, build_config
+from .config import AES_MODES, EVENT_LOOPS, LANGS, LOG_LEVELS, PROFILES, SPAN_POLICIES, ConfigError, build_config
 from .crypto import CryptoError
 from .errors import catalogue_markdown
 from .export import FORMATS
 from .fixtures import FixtureError
 from .markets import DataType, OptionMarket, parse_data_type, parse_market
-from .model import PROFILES
 from .rate_limit import SCOPES
 from .stubs import StubError
 
@@ -183,9 +184,18 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
     return 0
 
 
+def _warm_up(gateway: Any) -> None:
+    try:
+        gateway.warm_up()
+    except Exception:  # the requests that need the data will build it, or say what is wrong
+        logging.getLogger("mock_opend").exception("warm-up failed")
+
+
 async def serve_until_signalled(server: Any) -> None:
-    """Print the ready line of a started server, serve until SIGINT/SIGTERM, stop."""
+    """Print the ready line of a started server, warm its data up, serve until
+    SIGINT/SIGTERM, stop."""
     print(json.dumps(server.ready_info()), flush=True)
+    threading.Thread(target=_warm_up, args=(server.gateway,), name="warm-up", daemon=True).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,9 +8,12 @@ sleeping.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, date, datetime
+
+_VERSIONS = itertools.count(1)  # process-wide, so a new Clock never repeats an old one's version
 
 
 def parse_instant(text: str) -> datetime:
@@ -39,6 +42,7 @@ class Clock:
             self._base = start.timestamp()
             self._ticking = False if tick is None else tick
         self._mono0 = time.monotonic()
+        self.version = next(_VERSIONS)  # new whenever the clock is moved: cached replies are then stale
 
     @property
     def frozen(self) -> bool:
@@ -56,6 +60,7 @@ class Clock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._base += seconds
+            self.version = next(_VERSIONS)
 
     def set(self, instant: datetime, *, tick: bool | None = None) -> None:
         with self._lock:
@@ -63,3 +68,4 @@ class Clock:
             self._mono0 = time.monotonic()
             if tick is not None:
                 self._ticking = tick
+            self.version = next(_VERSIONS)

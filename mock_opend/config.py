@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .clock import parse_instant
-from .model import PROFILES
+from .markets import HK_CALENDAR_START
 from .rate_limit import SCOPES, parse_rate
-from .trading_calendar import HK_CALENDAR_START
 
 LANGS = ("zh", "en")
+PROFILES = ("realistic", "edge")  # data profiles (model.py)
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SPAN_POLICIES = ("reject", "paginate")
 AES_MODES = ("request", "cbc", "ftaes_ecb")

@@ -33,6 +33,7 @@ from .gateway import PROTO_INIT_CONNECT, SUPPORTED, Gateway, ProtoSpec, Session
 from .journal import JournalEntry
 from .messages import ErrorResponse
 from .proto_ids import label, message_types, name_of
+from .reply_cache import CachedReply
 from .stubs import NearMiss, PushStub, Stub, show
 
 log = logging.getLogger("mock_opend.request")
@@ -114,6 +115,8 @@ class Outcome:
     encoded: bytes | None = None  # the reply already encoded in reply_fmt (a stub's or the upstream's)
     pushes: tuple[PushStub, ...] = ()
     relay: bytes | None = None  # the request body to relay upstream; the reply comes later
+    # (until, counted, state) when the reply may be reused for the same bytes (reply_cache.py)
+    cache: tuple[float, bool, tuple[int, int]] | None = None
 
     @property
     def message(self) -> Any:
@@ -174,6 +177,8 @@ class Processor:
         relay: bytes | None = None
         pushes: tuple[PushStub, ...] = ()
         message: Message | None = None
+        reuse: tuple[float, bool] | None = None
+        state = (gw.clock.version, gw.dataset.version)  # before the handler reads either
         entry = self._entry(proto_id, serial, FMT_NAMES.get(fmt, f"unknown({fmt})"), body_len, sha1_ok)
         try:
             if early_error is not None:
@@ -185,26 +190,27 @@ class Processor:
             if spec is not None and not gw.served_elsewhere(proto_id):
                 if spec.needs_init and not self.session.initialized:
                     raise ServerError(E.NOT_INITIALIZED, proto_id=proto_id)
-                message, reply_body, pushes = self._here(spec, fmt, body, entry)
+                message, reply_body, pushes, reuse = self._here(spec, fmt, body, entry)
             else:
                 encoded, pushes, relay = self._elsewhere(proto_id, fmt, body, spec, entry)
                 if relay is None and encoded is None:  # no stub, no upstream: a handler here after all
                     assert spec is not None
-                    message, reply_body, pushes = self._here(spec, fmt, body, entry)
+                    message, reply_body, pushes, reuse = self._here(spec, fmt, body, entry)
         except ServerError as exc:
             message = error_message(spec or response_spec(proto_id), exc.spec, exc.message(gw.lang))
-            encoded = relay = None
+            encoded = relay = reuse = None
             pushes = ()
             entry.error = exc.spec.name
             entry.source = "mock"
         except Exception as exc:  # a bug: answer, log, keep serving
             logging.getLogger("mock_opend").exception("handler failed for proto %s", proto_id)
             message = error_message(spec, E.INTERNAL, E.INTERNAL.render(gw.lang, detail=repr(exc)))
-            encoded = relay = None
+            encoded = relay = reuse = None
             pushes = ()
             entry.error = E.INTERNAL.name
 
         fault = gw.faults.take(proto_id, self.session.conn_id)
+        cache = None if fault is not None or reuse is None else (*reuse, state)
         if fault is not None and fault.kind == "error":
             message = error_message(
                 spec or response_spec(proto_id), None, fault.ret_msg, fault.ret_type, fault.err_code
@@ -214,12 +220,13 @@ class Processor:
             entry.rows = entry.next_key = None
             entry.source = "fault"
         reply_fmt = fmt if fmt in FMT_NAMES else FMT_PROTOBUF
-        return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body, encoded, pushes, relay)
+        return Outcome(spec, message, reply_fmt, fault, entry, t0, reply_body, encoded, pushes, relay, cache)
 
     def _here(
         self, spec: ProtoSpec, fmt: int, body: bytes, entry: JournalEntry
-    ) -> tuple[Message | None, bytes | None, tuple[PushStub, ...]]:
-        """Decode and run the handler here: (message, pre-encoded body, pushes)."""
+    ) -> tuple[Message | None, bytes | None, tuple[PushStub, ...], tuple[float, bool] | None]:
+        """Decode and run the handler here: (message, pre-encoded body, pushes, and
+        (until, counted) when the reply may be reused for the same bytes)."""
         try:
             request = decode_body(fmt, body, spec.request)
         except BodyError as exc:
@@ -227,7 +234,8 @@ class Processor:
         entry.request = request
         reply = spec.handler(self.gateway, self.session, request)
         entry.rows, entry.next_key = reply.rows, reply.next_key
-        return reply.message, reply.body, reply.pushes
+        cache = None if reply.cache_until is None else (reply.cache_until, reply.counted)
+        return reply.message, reply.body, reply.pushes, cache
 
     def _elsewhere(
         self, proto_id: int, fmt: int, body: bytes, spec: ProtoSpec | None, entry: JournalEntry
@@ -315,23 +323,41 @@ class Processor:
             entry.extra["fault"] = fault.kind
             entry.extra["fault_id"] = fault.id
         self.gateway.journal.add(entry)
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "request",
-                extra={
-                    "conn": self.session.conn_id,
-                    "transport": self.session.transport,
-                    "proto": entry.proto_id,
-                    "serial": entry.serial,
-                    "fmt": entry.fmt,
-                    "outcome": "ok" if entry.error is None else entry.error,
-                    "ret_type": entry.ret_type,
-                    "rows": None if entry.rows is None else len(entry.rows),
-                    "fault": None if fault is None else fault.kind,
-                    "source": entry.source,
-                    "us": entry.duration_us,
-                },
-            )
+        self._log(entry, fault)
+
+    def replay(self, proto_id: int, serial: int, fmt: int, body: bytes, body_len: int) -> bytes | None:
+        """The reply frame for a repeat of a cached request (reply_cache.py), after
+        everything a request does besides building its reply: rate limit, journal,
+        log.  None when the cache cannot answer it and ``process`` must."""
+        gw = self.gateway
+        hit = gw.replies.get(proto_id, fmt, body)
+        if hit is None:
+            return None
+        t0 = time.perf_counter_ns()
+        now = gw.clock.now()
+        if hit.state != (gw.clock.version, gw.dataset.version) or now >= hit.until:
+            gw.replies.discard(proto_id, fmt, body)
+            return None
+        spec = hit.spec
+        if (
+            self.protocols.get(proto_id) is not spec
+            or gw.faults.active
+            or gw.served_elsewhere(proto_id)
+            or (spec.needs_init and not self.session.initialized)
+        ):
+            return None
+        if hit.counted and not gw.rate_limiter.acquire(self.session.conn_id, now):
+            return None  # process() answers RATE_LIMITED
+        entry = self._entry(proto_id, serial, FMT_NAMES[fmt], body_len, True)
+        entry.request, entry.rows, entry.next_key, entry.ret_type = hit.request, hit.rows, hit.next_key, 0
+        entry.duration_us = (time.perf_counter_ns() - t0) // 1000
+        gw.journal.add(entry)
+        self._log(entry, None)
+        frame = hit.frame
+        return b"".join((frame[:8], serial.to_bytes(4, "little"), frame[12:]))
+
+    def _log(self, entry: JournalEntry, fault: Fault | None) -> None:
+        self.gateway.request_log.note(entry, None if fault is None else fault.kind)
 
 
 def push_body(push: PushStub, push_fmt: int) -> tuple[int, bytes]:
@@ -526,6 +552,10 @@ class Connection:
     def handle_frame(self, frame: Frame) -> list[Action]:
         gw = self.gateway
         h = frame.header
+        if self.aes is None and not self.refusing and frame.sha1_ok:
+            data = self.processor.replay(h.proto_id, h.serial, h.fmt, frame.body, h.body_len)
+            if data is not None:
+                return [Send(data)]
         body, sha1_ok, early, rsa_init = self._inbound(frame)
         if self.refusing:
             limit = gw.config.max_connections
@@ -537,10 +567,13 @@ class Connection:
             token = next(self._tokens)
             self.relaying[token] = (outcome, h.proto_id, h.serial, body)
             return [Relay(token, h.proto_id, outcome.reply_fmt, outcome.relay)]
-        return self._reply(outcome, h.proto_id, h.serial, rsa_init)
+        return self._reply(outcome, h.proto_id, h.serial, rsa_init, request=body)
 
-    def _reply(self, outcome: Outcome, proto_id: int, serial: int, rsa_init: bool = False) -> list[Action]:
-        """Encode, encrypt, frame, apply the fault, journal: the actions for one reply."""
+    def _reply(
+        self, outcome: Outcome, proto_id: int, serial: int, rsa_init: bool = False, request: bytes | None = None
+    ) -> list[Action]:
+        """Encode, encrypt, frame, apply the fault, journal: the actions for one reply
+        (kept in the reply cache when its handler allows and ``request`` is given)."""
         gw = self.gateway
         plaintext = outcome.encode(gw.lang)
         wire = plaintext
@@ -560,9 +593,21 @@ class Connection:
             closing = True
         if outcome.pushes and not closing:
             actions.extend(self._stub_pushes(outcome))
+        elif outcome.cache is not None and request is not None and not closing and wire is plaintext:
+            self._keep(outcome, proto_id, request, out)
         self.closed = self.closed or closing
         self.processor.finish(outcome)
         return actions
+
+    def _keep(self, outcome: Outcome, proto_id: int, request: bytes, frame: bytes) -> None:
+        """Put a plaintext, fault-free, successful reply frame in the reply cache."""
+        entry = outcome.entry
+        assert outcome.cache is not None and outcome.spec is not None
+        if entry.error is not None or outcome.fault is not None:
+            return
+        until, counted, state = outcome.cache
+        kept = CachedReply(frame, outcome.spec, state, until, counted, entry.request, entry.rows, entry.next_key)
+        self.gateway.replies.put(proto_id, outcome.reply_fmt, request, kept)
 
     def _stub_pushes(self, outcome: Outcome) -> list[Action]:
         out: list[Action] = []

@@ -7,14 +7,19 @@ rows from here, so "what the server would serve" has one definition.
 from __future__ import annotations
 
 import bisect
+import itertools
+import threading
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .fixtures import Overlay
-from .markets import EXCHANGE_OF, DataType, OptionMarket
+from .markets import EXCHANGE_OF, HORIZON, DataType, OptionMarket
 from .messages import message_class
-from .model import HORIZON, SyntheticModel
 from .trading_calendar import TradingCalendar, calendar_for
+
+if TYPE_CHECKING:
+    from .model import SyntheticModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,9 @@ def make_row(day: date, call: int, put: int, timestamp: int) -> Row:
     return Row(day, call, put, timestamp, b"\x1a" + varint(len(body)) + body)
 
 
+_VERSIONS = itertools.count(1)  # process-wide, so a new Dataset never repeats an old one's version
+
+
 class Dataset:
     def __init__(
         self,
@@ -90,17 +98,37 @@ class Dataset:
         history_start: date = date(2016, 1, 1),
         profile: str = "realistic",
     ) -> None:
-        self.model = SyntheticModel(seed, profile)
+        self._model: SyntheticModel | None = None  # made on first use: numpy is imported then
+        self._model_args = (seed, profile)
         self.overlay: Overlay = dict(overlay or {})
         self.history_start = history_start
         self._rows: dict[tuple[OptionMarket, DataType], list[Row | None]] = {}
         self._filled: dict[tuple[OptionMarket, DataType], tuple[int, int]] = {}  # a contiguous filled range
+        self.version = next(_VERSIONS)  # new when the values change: cached replies are then stale
+        self._lock = threading.RLock()
+
+    @property
+    def model(self) -> SyntheticModel:
+        """The synthetic values: made (and numpy imported) on first use, or by ``warm_up``."""
+        if self._model is None:
+            from .model import SyntheticModel
+
+            self._model = SyntheticModel(*self._model_args)
+        return self._model
+
+    def warm_up(self, markets: list[tuple[OptionMarket, DataType]], last: date) -> None:
+        """Generate the series and encode the rows a year back from ``last``, so
+        that the first requests find them ready."""
+        for market, dtype in markets:
+            self.rows(market, dtype, date(last.year - 1, last.month, 1), last)
 
     def set_model(self, model: SyntheticModel) -> None:
         """Serve another model's values from now on (a data-profile switch)."""
-        self.model = model
-        self._rows = {}
-        self._filled = {}
+        with self._lock:
+            self._model = model
+            self._rows = {}
+            self._filled = {}
+        self.version = next(_VERSIONS)
 
     def calendar(self, market: OptionMarket) -> TradingCalendar:
         return calendar_for(EXCHANGE_OF[market])
@@ -119,6 +147,12 @@ class Dataset:
         first, last = max(first, self.history_start), min(last, HORIZON)
         if first > last:
             return []
+        with self._lock:  # the warm-up thread may be filling the same caches
+            return self._rows_locked(market, dtype, first, last, limit)
+
+    def _rows_locked(
+        self, market: OptionMarket, dtype: DataType, first: date, last: date, limit: int | None
+    ) -> list[Row]:
         series = self.model.series(market, dtype, last)
         days = series.days
         lo = bisect.bisect_left(days, first)

@@ -22,8 +22,7 @@ from typing import Any
 from faker.providers import BaseProvider
 
 from .dataset import Dataset
-from .markets import DataType, OptionMarket, parse_data_type, parse_market
-from .model import HORIZON
+from .markets import HORIZON, DataType, OptionMarket, parse_data_type, parse_market
 
 _FIRST = date(2016, 1, 1)
 _LAST = date(2026, 6, 30)

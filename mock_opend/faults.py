@@ -154,6 +154,11 @@ class FaultPlan:
             self._faults.append(fault)
         return fault
 
+    @property
+    def active(self) -> bool:
+        """Whether any fault is planned (expired ones included until the next take)."""
+        return bool(self._faults)
+
     def take(self, proto_id: int, conn_id: int) -> Fault | None:
         """The first active fault matching a request, counted as applied."""
         if not self._faults:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 MAGIC: Final = b"FT"
 HEADER: Final = struct.Struct("<2sIBBII20s8s")
@@ -27,8 +27,7 @@ FMT_JSON: Final = 1
 DEFAULT_MAX_BODY_LEN: Final = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class FrameHeader:
+class FrameHeader(NamedTuple):  # a tuple: built for every frame, it must be cheap
     proto_id: int
     serial: int
     body_len: int
@@ -53,11 +52,13 @@ class FrameHeader:
     @classmethod
     def unpack(cls, data: bytes | bytearray | memoryview) -> FrameHeader:
         magic, proto_id, fmt, ver, serial, body_len, sha1, reserved = HEADER.unpack(data)
-        return cls(proto_id, serial, body_len, sha1, fmt, ver, magic, reserved)
+        return _new_header(cls, (proto_id, serial, body_len, sha1, fmt, ver, magic, reserved))
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+_new_header = tuple.__new__
+
+
+class Frame(NamedTuple):
     header: FrameHeader
     body: bytes
 
@@ -106,6 +107,14 @@ class FrameDecoder:
         if self.broken:
             return []
         buf = self._buf
+        if not buf and len(data) >= HEADER_LEN:  # the common case: one whole frame, nothing before it
+            header = FrameHeader.unpack(data[:HEADER_LEN])
+            if (
+                header.magic == MAGIC
+                and header.body_len <= self._max_body_len
+                and len(data) == HEADER_LEN + header.body_len
+            ):
+                return [Frame(header, data[HEADER_LEN:])]
         buf += data
         out: list[Frame | FramingError] = []
         pos = 0

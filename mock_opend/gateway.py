@@ -33,6 +33,8 @@ from .journal import Journal
 from .paging import PageKeys
 from .proto_ids import PROTO_GET_GLOBAL_STATE, PROTO_INIT_CONNECT, PROTO_KEEP_ALIVE, SESSION_PROTOS
 from .rate_limit import RateLimiter, parse_rate
+from .reply_cache import ReplyCache
+from .request_log import RequestLog
 from .statistics import StatisticService, encode_page
 from .stubs import PushStub, StubStore
 
@@ -73,6 +75,10 @@ class Reply:
     next_key: bytes | None = None
     body: bytes | None = None
     pushes: tuple[PushStub, ...] = ()  # sent after the reply (a stub's recorded pushes)
+    # mock-clock seconds until which the same request gets the same bytes (None: never reuse);
+    # see reply_cache.py
+    cache_until: float | None = None
+    counted: bool = False  # took a rate-limit slot: a cached repeat takes one too
 
 
 Handler = Callable[["Gateway", Session, Any], Reply]
@@ -115,6 +121,8 @@ class Gateway:
         self.journal = Journal(config.journal_size, config.journal_max_bytes)
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()
+        self.replies = ReplyCache()
+        self.request_log = RequestLog()
         self.rsa: RsaKey | None = RsaKey.load(config.rsa_key) if config.rsa_key else None
         # the handlers of this gateway: the four served protocols, plus any an embedder adds
         self.protocols: dict[int, ProtoSpec] = dict(PROTOCOLS)
@@ -163,6 +171,17 @@ class Gateway:
         if self.dataset.model.profile != profile:
             self.dataset.set_model(SyntheticModel(self.config.seed, profile))
 
+    def warm_up(self) -> None:
+        """Import the data model and build what the first requests are likely to ask
+        for — every market and type, the year up to its last completed session —
+        so that they find it ready (``serve`` runs this after its ready line)."""
+        from .markets import DataType, OptionMarket
+
+        now = self.now()
+        for market in OptionMarket:
+            last = self.dataset.calendar(market).last_completed_session(now)
+            self.dataset.warm_up([(market, dtype) for dtype in DataType], last)
+
     def relays(self, proto_id: int) -> bool:
         """Whether a request of ``proto_id`` that no stub answers goes upstream."""
         if self.upstream is None or proto_id in SESSION_PROTOS:
@@ -181,6 +200,7 @@ class Gateway:
     def reset(self) -> None:
         """Back to a clean state: rate-limit windows, journal and faults (not the clock)."""
         self.rate_limiter.reset()
+        self.replies.clear()
         self.journal.clear()
         self.faults.remove()
 
@@ -254,13 +274,18 @@ def handle_option_market_statistic(gw: Gateway, session: Session, req: Any) -> R
         raise ServerError(E.MISSING_FIELD, proto_id=PROTO_OPTION_MARKET_STATISTIC, field="c2s")
     # Only a valid first page counts against the limit: a request refused for its
     # input never reaches the data (docs/3301.md, "Rate limit").
-    plan = gw.statistics.plan(req.c2s, gw.now(), gw.lang)
+    now = gw.now()
+    plan = gw.statistics.plan(req.c2s, now, gw.lang)
     if plan.first_page and not gw.rate_limiter.acquire(session.conn_id, gw.clock.now()):
         spec = gw.rate_limiter.spec
         assert spec is not None
         raise ServerError(E.RATE_LIMITED, limit=spec.limit, window=spec.window_text)
     page = gw.statistics.page(plan)
-    return Reply(None, rows=page.rows, next_key=page.next_key, body=encode_page(page))
+    # a continuation's page is fixed by its key; a first page moves with the market's last session
+    until = gw.statistics.stable_until(plan, now)
+    return Reply(
+        None, rows=page.rows, next_key=page.next_key, body=encode_page(page), cache_until=until, counted=plan.first_page
+    )
 
 
 PROTOCOLS: Final[dict[int, ProtoSpec]] = {

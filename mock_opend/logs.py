@@ -2,6 +2,7 @@
 
 Request lines carry conn, proto, serial, fmt, outcome, ret_type, rows and us
 (microseconds spent in the server); a harness can parse them line by line.
+Request lines are built after their replies have left (request_log.py).
 """
 
 from __future__ import annotations
@@ -31,12 +32,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+class JsonStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure`` installs (request_log.py writes request lines in its format directly)."""
+
+
 def configure(level: str = "info", stream: Any = None) -> None:
     """Send mock_opend's logs to ``stream`` (stderr) as JSON lines."""
     logger = logging.getLogger("mock_opend")
     for h in list(logger.handlers):
         logger.removeHandler(h)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = JsonStreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)
     logger.setLevel(level.upper())

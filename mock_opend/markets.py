@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,9 @@ class Exchange:
     close: time  # regular close, local time
     early_close: time  # close on a half day
 
+
+HK_CALENDAR_START: Final = date(2014, 1, 1)  # the holidays library's HKEX data starts here
+HORIZON: Final = date(2100, 12, 31)  # the last day any series reaches
 
 NYSE: Final = Exchange("XNYS", ZoneInfo("America/New_York"), time(16, 0), time(13, 0))
 HKEX: Final = Exchange("XHKG", ZoneInfo("Asia/Hong_Kong"), time(16, 10), time(12, 10))

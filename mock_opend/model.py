@@ -24,12 +24,11 @@ from typing import Final
 
 import numpy as np
 
-from .markets import EXCHANGE_OF, DataType, OptionMarket
+from .config import PROFILES
+from .markets import EXCHANGE_OF, HORIZON, DataType, OptionMarket
 from .trading_calendar import TradingCalendar, calendar_for
 
 ORIGIN: Final = date(2013, 11, 1)  # before the earliest history_start, so the first served day has a past
-HORIZON: Final = date(2100, 12, 31)  # the last day any series reaches
-PROFILES: Final = ("realistic", "edge")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from .clock import Clock
 from .config import Config, build_config, is_loopback
 from .connection import Action, Connection, Relay, Send
 from .gateway import Gateway
-from .http_guard import SlotPool
+from .slot_pool import SlotPool
 from .stubs import Stub, StubStore
 
 log = logging.getLogger("mock_opend")
@@ -102,6 +102,12 @@ class _TcpProtocol(asyncio.Protocol):
 
     def _emit(self, actions: list[Action]) -> bool:
         """Perform actions now, or queue them behind delayed ones; False once closed."""
+        if len(actions) == 1 and not self._queue:  # the common case: one reply, now
+            action = actions[0]
+            transport = self.transport
+            if type(action) is Send and not action.delay and transport is not None and not transport.is_closing():
+                transport.write(action.data)
+                return True
         if self._queue or any(isinstance(a, Send) and a.delay > 0 for a in actions):
             self._enqueue(actions)
             return True
@@ -480,6 +486,7 @@ class MockOpenD:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 0.2)
             self._server = None
+        self.gateway.request_log.flush()  # the lines of the last requests
 
     # -- on a thread of its own ----------------------------------------------
     def start_background(self) -> MockOpenD:

@@ -9,6 +9,7 @@ carries a key exactly when older rows remain.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -87,6 +88,12 @@ class StatisticService:
 
     def page(self, plan: Plan) -> Page:
         return self._page(*plan.args, first_page=plan.first_page)
+
+    def stable_until(self, plan: Plan, now: datetime) -> float:
+        """Unix seconds until which ``plan``'s page is the same bytes (inf for a continuation)."""
+        if not plan.first_page:
+            return math.inf
+        return self.dataset.calendar(plan.args[0]).stable_until(now)
 
     def plan(self, c2s: Any, now: datetime, lang: str) -> Plan:
         """Every check of a request, nothing served: raises ServerError for bad

@@ -13,11 +13,9 @@ import threading
 from datetime import date, datetime, timedelta
 from functools import cache
 
-import holidays
+from .markets import HK_CALENDAR_START, Exchange
 
-from .markets import Exchange
-
-HK_CALENDAR_START = date(2014, 1, 1)
+__all__ = ["HK_CALENDAR_START", "TradingCalendar", "calendar_for"]
 
 
 class TradingCalendar:
@@ -36,6 +34,8 @@ class TradingCalendar:
         with self._lock:
             got = self._years.get(year)
             if got is None:
+                import holidays  # here, not at start-up: importing it takes tens of ms
+
                 mic = self.exchange.mic
                 closed = holidays.financial_holidays(mic, years=year)
                 half = holidays.financial_holidays(mic, years=year, categories=("half_day",))
@@ -91,6 +91,20 @@ class TradingCalendar:
         if self.is_session(day) and local >= self.close_at(day):
             return day
         return self.previous_sessions(day, 1)[0]
+
+    def stable_until(self, now: datetime) -> float:
+        """Unix seconds of the first instant after ``now`` at which the local date or
+        ``last_completed_session`` can change: the next local midnight, or today's
+        close when a session is still open."""
+        tz = self.exchange.tz
+        local = now.astimezone(tz)
+        day = local.date()
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        if self.is_session(day):
+            close = self.close_at(day)
+            if local < close:
+                end = min(end, close)
+        return end.timestamp()
 
     def midnight_timestamp(self, day: date) -> int:
         """Unix seconds of ``day``'s 00:00 in the exchange's time zone (cached)."""
