@@ -32,7 +32,7 @@ MEANINGS: Final[dict[str, str]] = {
     "lang": "language of `retMsg` (`zh`, `en`), like OpenD's default",
     "log_level": "`info` logs one line per request",
     "page_size": "rows per 3301 page, 1..1000",
-    "data_profile": "`realistic` market-like values, or `edge`: the values that break clients (below)",
+    "data_profile": "`realistic` market-like values, or `edge`: the values that break clients (data-model.md)",
     "span_policy": "a range over one year: `reject` it or `paginate` it",
     "history_start": "the oldest trading day served (≥ 2014-01-01)",
     "keep_alive_interval": "seconds advertised in InitConnect, 1..40 (the SDK pings every 0.8×; it drops a link silent for 33 s)",

@@ -102,3 +102,22 @@ def test_the_ten_lines_print_the_table_the_readme_shows(tmp_path: Path) -> None:
     start = printed.index(claimed[0])
     shown = printed[start : start + 11]
     assert claimed == [shown[0], shown[1], shown[2], shown[-1]]
+
+
+def test_benchmark_tables_are_those_of_the_committed_run() -> None:
+    """README.md and docs/performance.md show what bench/render.py makes of docs/bench.json."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("bench_render", Path(__file__).parent.parent / "bench" / "render.py")
+    assert spec is not None and spec.loader is not None
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    block = render.render(json.loads(render.JSON_FILE.read_text()))
+    for page in render.PAGES:
+        text = page.read_text()
+        shown = render.BLOCK.search(text)
+        assert shown is not None and len(render.BLOCK.findall(text)) == 1, page.name
+        assert shown.group(0) == "<!-- bench:begin -->\n" + block + "<!-- bench:end -->", page.name
+    targets = json.loads(render.JSON_FILE.read_text())["targets"]
+    assert len(targets) == 7 and all({"target", "measured", "echo", "met"} <= set(t) for t in targets)
