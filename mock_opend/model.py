@@ -59,6 +59,9 @@ class Params:
     drop_m: float  # share of OI that expires at a monthly expiry
     drop_q: float  # … at a quarterly expiry
     oi_sd: float  # sd of the persistent log deviation of OI
+    pc_regime: float = 0.0  # share of the variance of log put/call in a slow regime (weeks)
+    pc_regime_phi: float = 0.97  # that regime's day-to-day persistence
+    exp_pc: float = 1.0  # put/call of volume on a monthly-expiry Friday, relative to other days
 
 
 _Y = range(2016, 2027)
@@ -73,28 +76,30 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
     OptionMarket.US_SECURITY: Params(
         adv=_years(14.4e6, 14.6e6, 18.4e6, 17.4e6, 26.7e6, 37.3e6, 38.0e6, 40.4e6, 43.5e6, 54.0e6, 67.0e6),
         oi=_years(250e6, 260e6, 280e6, 290e6, 320e6, 360e6, 370e6, 380e6, 400e6, 450e6, 500e6),
-        dow=(0.94, 1.0, 1.0, 1.0, 1.05),
+        dow=(0.94, 1.0, 1.0, 1.025, 1.05),
         exp_m=1.18,
         exp_q=1.32,
         pre_exp=1.04,
         half=0.55,
         lull=0.85,
-        sigma_x=0.13,
-        phi=0.75,
-        sigma_e=0.07,
+        sigma_x=0.15,
+        phi=0.72,
+        sigma_e=0.025,
         shock_p=0.02,
         shock_lo=0.25,
         shock_hi=0.65,
-        shock_decay=0.55,
+        shock_decay=0.80,
         pc_mu=0.70,
         pc_sd=0.14,
-        pc_phi=0.40,
+        pc_phi=0.22,
         pc_shock=0.35,
         oipc_mu=0.80,
         oipc_sd=0.03,
         drop_m=0.12,
         drop_q=0.18,
         oi_sd=0.006,
+        pc_regime=0.47,
+        exp_pc=0.945,
     ),
     # OCC index options ADV 2016–2025 (SPX, VIX, XSP, NDX, RUT…).
     OptionMarket.US_INDEX: Params(
@@ -112,16 +117,17 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         shock_p=0.02,
         shock_lo=0.20,
         shock_hi=0.55,
-        shock_decay=0.55,
+        shock_decay=0.80,
         pc_mu=1.15,
         pc_sd=0.13,
-        pc_phi=0.45,
+        pc_phi=0.30,
         pc_shock=0.30,
         oipc_mu=1.40,
         oipc_sd=0.05,
         drop_m=0.10,
         drop_q=0.22,
         oi_sd=0.008,
+        pc_regime=0.47,
     ),
     # HKEX stock options ADV (2019–2025 sourced; 2016–2018 held at the 2019 level).
     OptionMarket.HK_SECURITY: Params(
@@ -139,16 +145,17 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         shock_p=0.02,
         shock_lo=0.25,
         shock_hi=0.70,
-        shock_decay=0.55,
+        shock_decay=0.80,
         pc_mu=0.80,
         pc_sd=0.14,
-        pc_phi=0.50,
+        pc_phi=0.30,
         pc_shock=0.30,
         oipc_mu=0.85,
         oipc_sd=0.05,
         drop_m=0.28,
         drop_q=0.35,
         oi_sd=0.012,
+        pc_regime=0.47,
     ),
     # HKEX equity index options (HSI, HSCEI, minis, weeklies, HSTECH).
     OptionMarket.HK_INDEX: Params(
@@ -166,20 +173,21 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         shock_p=0.02,
         shock_lo=0.25,
         shock_hi=0.75,
-        shock_decay=0.55,
+        shock_decay=0.80,
         pc_mu=1.05,
         pc_sd=0.18,
-        pc_phi=0.40,
+        pc_phi=0.30,
         pc_shock=0.30,
         oipc_mu=1.15,
         oipc_sd=0.08,
         drop_m=0.20,
         drop_q=0.30,
         oi_sd=0.015,
+        pc_regime=0.47,
     ),
 }
 
-_SHOCK_TAPS: Final = 15
+_SHOCK_TAPS: Final = 40
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -363,7 +371,15 @@ def _volume(streams: _Streams, cal: TradingCalendar, market: OptionMarket, days:
         + np.where(lull, math.log(p.lull), 0.0)
         + dev
     )
-    log_r = math.log(p.pc_mu) + p.pc_sd * _ar1(streams.normal(scope, "volume-pc"), p.pc_phi) + p.pc_shock * shock
+    mood = math.sqrt(1.0 - p.pc_regime) * _ar1(streams.normal(scope, "volume-pc"), p.pc_phi)
+    if p.pc_regime:
+        mood = mood + math.sqrt(p.pc_regime) * _ar1(streams.normal(scope, "volume-pc-regime"), p.pc_regime_phi)
+    log_r = (
+        math.log(p.pc_mu)
+        + p.pc_sd * mood
+        + p.pc_shock * shock
+        + np.where(is_exp & (weekday == 4), math.log(p.exp_pc), 0.0)
+    )
     return _split(np.exp(log_v), np.exp(log_r))
 
 
