@@ -32,7 +32,8 @@ from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame
 from mock_opend.messages import InitConnectRequest, OptionMarketStatisticRequest
 
 ROOT = Path(__file__).resolve().parent.parent
-ROUNDS = 3  # alternating server/echo slices per measurement
+ROUNDS = 6  # alternating server/echo slices per measurement
+READY_RUNS = 9  # process starts timed to the ready line (the median is reported)
 RANGES = {10: ("2026-06-01", "2026-06-12"), 250: ("2025-06-16", "2026-06-12")}
 SERVER_ARGS = [
     "--port",
@@ -279,13 +280,13 @@ def targets(out: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         ),
         (
             "process start to ready line < 0.25 s",
-            f"{out['ready_line_s']} s (median of 5)",
+            f"{out['ready_line_s']} s (median of {READY_RUNS})",
             "-",
             out["ready_line_s"] < 0.25,
         ),
         (
             "first 3301 request right after the ready line < 5 ms",
-            f"{out['first_request']['first_3301_ms']} ms (worst of 5)",
+            f"{out['first_request']['first_3301_ms']} ms (worst of 3)",
             "-",
             out["first_request"]["first_3301_ms"] < 5,
         ),
@@ -330,8 +331,13 @@ def main() -> int:
 def measure(args: argparse.Namespace, log: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
 
-    firsts = [first_request_ms(log, warm=i == 0) for i in range(5)]
-    out["ready_line_s"] = round(statistics.median(f["ready_s"] for f in firsts), 3)
+    starts = []
+    for _ in range(READY_RUNS):
+        proc, _, seconds = start([sys.executable, "-m", "mock_opend", "serve", *SERVER_ARGS], log)
+        starts.append(seconds)
+        stop(proc)
+    out["ready_line_s"] = round(statistics.median(starts), 3)
+    firsts = [first_request_ms(log, warm=i == 0) for i in range(3)]
     out["first_request"] = {
         "first_3301_ms": max(f["first_3301_ms"] for f in firsts),
         "warm_3301_ms": firsts[0]["warm_3301_ms"],

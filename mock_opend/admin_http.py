@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +27,9 @@ def _dumps(doc: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, default=str)
 
 
-async def start_admin_site(admin: Admin, host: str, port: int, pool: SlotPool, timeout: float) -> tuple[Any, int]:
+async def start_admin_site(
+    admin: Admin, host: str, port: int, pool: SlotPool, timeout: float, sock: socket.socket | None = None
+) -> tuple[Any, int]:
     async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
         try:
             if request.content_length is not None and request.content_length > MAX_BODY:
@@ -42,7 +45,7 @@ async def start_admin_site(admin: Admin, host: str, port: int, pool: SlotPool, t
         return _json_response(status, doc)
 
     server = GuardedServer(dispatch, pool=pool, timeout=timeout, name="admin")
-    return await serve(server, host, port)
+    return await serve(server, host, port, sock)
 
 
 def _json_response(status: int, doc: Any) -> web.Response:

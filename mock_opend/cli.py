@@ -174,7 +174,7 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
 
     cfg = build_config(config_file, **settings)
     logs.configure(cfg.log_level)
-    server = MockOpenD(cfg)
+    server = MockOpenD(cfg, http_later=True)
     try:
         await server.start()
     except OSError as exc:  # the message names the port: TCP, WebSocket or admin
@@ -195,6 +195,7 @@ async def serve_until_signalled(server: Any) -> None:
     """Print the ready line of a started server, warm its data up, serve until
     SIGINT/SIGTERM, stop."""
     print(json.dumps(server.ready_info()), flush=True)
+    server.gateway.warm_up_state = "running"  # from now on, so that a health check never sees "not run"
     threading.Thread(target=_warm_up, args=(server.gateway,), name="warm-up", daemon=True).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

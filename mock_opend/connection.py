@@ -342,7 +342,7 @@ class Processor:
         if (
             self.protocols.get(proto_id) is not spec
             or gw.faults.active
-            or gw.served_elsewhere(proto_id)
+            or ((gw.upstream is not None or gw.stubs.has(proto_id)) and gw.served_elsewhere(proto_id))
             or (spec.needs_init and not self.session.initialized)
         ):
             return None
@@ -351,7 +351,7 @@ class Processor:
         entry = self._entry(proto_id, serial, FMT_NAMES[fmt], body_len, True)
         entry.request, entry.rows, entry.next_key, entry.ret_type = hit.request, hit.rows, hit.next_key, 0
         entry.duration_us = (time.perf_counter_ns() - t0) // 1000
-        gw.journal.add(entry)
+        gw.journal.add(entry, hit.cost)
         self._log(entry, None)
         frame = hit.frame
         return b"".join((frame[:8], serial.to_bytes(4, "little"), frame[12:]))
@@ -593,10 +593,11 @@ class Connection:
             closing = True
         if outcome.pushes and not closing:
             actions.extend(self._stub_pushes(outcome))
-        elif outcome.cache is not None and request is not None and not closing and wire is plaintext:
-            self._keep(outcome, proto_id, request, out)
         self.closed = self.closed or closing
         self.processor.finish(outcome)
+        reusable = outcome.cache is not None and request is not None and not outcome.pushes
+        if reusable and not closing and wire is plaintext:
+            self._keep(outcome, proto_id, request, out)  # after finish: the entry is complete
         return actions
 
     def _keep(self, outcome: Outcome, proto_id: int, request: bytes, frame: bytes) -> None:
@@ -606,7 +607,9 @@ class Connection:
         if entry.error is not None or outcome.fault is not None:
             return
         until, counted, state = outcome.cache
-        kept = CachedReply(frame, outcome.spec, state, until, counted, entry.request, entry.rows, entry.next_key)
+        kept = CachedReply(
+            frame, outcome.spec, state, until, counted, entry.request, entry.rows, entry.next_key, entry.cost or None
+        )
         self.gateway.replies.put(proto_id, outcome.reply_fmt, request, kept)
 
     def _stub_pushes(self, outcome: Outcome) -> list[Action]:

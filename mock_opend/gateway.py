@@ -122,6 +122,7 @@ class Gateway:
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()
         self.replies = ReplyCache()
+        self.warm_up_state = "not run"  # running | done | failed: serve warms up after its ready line
         self.request_log = RequestLog()
         self.rsa: RsaKey | None = RsaKey.load(config.rsa_key) if config.rsa_key else None
         # the handlers of this gateway: the four served protocols, plus any an embedder adds
@@ -177,10 +178,16 @@ class Gateway:
         so that they find it ready (``serve`` runs this after its ready line)."""
         from .markets import DataType, OptionMarket
 
-        now = self.now()
-        for market in OptionMarket:
-            last = self.dataset.calendar(market).last_completed_session(now)
-            self.dataset.warm_up([(market, dtype) for dtype in DataType], last)
+        self.warm_up_state = "running"
+        try:
+            now = self.now()
+            for market in OptionMarket:
+                last = self.dataset.calendar(market).last_completed_session(now)
+                self.dataset.warm_up([(market, dtype) for dtype in DataType], last)
+        except BaseException:
+            self.warm_up_state = "failed"
+            raise
+        self.warm_up_state = "done"
 
     def relays(self, proto_id: int) -> bool:
         """Whether a request of ``proto_id`` that no stub answers goes upstream."""

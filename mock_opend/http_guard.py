@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -146,11 +147,18 @@ class GuardedServer(web.Server):
         await super().shutdown(timeout)
 
 
-async def serve(server: GuardedServer, host: str, port: int) -> tuple[web.BaseRunner, int]:
-    """Listen with a guarded low-level server; (runner to clean up, bound port)."""
+async def serve(
+    server: GuardedServer, host: str, port: int, sock: socket.socket | None = None
+) -> tuple[web.BaseRunner, int]:
+    """Listen with a guarded low-level server (on ``sock`` when it is already bound
+    and listening); (runner to clean up, bound port)."""
     runner = web.ServerRunner(server, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=128)  # server.LISTEN_BACKLOG
+    site: web.BaseSite
+    if sock is not None:
+        site = web.SockSite(runner, sock)
+    else:
+        site = web.TCPSite(runner, host, port, reuse_address=True, backlog=128)  # server.LISTEN_BACKLOG
     try:
         await site.start()
     except OSError as exc:

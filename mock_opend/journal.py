@@ -122,8 +122,13 @@ class Journal:
     def new_seq(self) -> int:
         return next(self._seq)
 
-    def add(self, entry: JournalEntry) -> None:
+    def add(self, entry: JournalEntry, cost: int | None = None) -> None:
+        """Keep ``entry`` (``cost``: its estimate, when the caller knows it already)."""
         if not self.enabled:
+            return
+        if cost is not None:
+            entry.cost = cost
+            self._keep(entry)
             return
         if entry.request is not None and entry.body_len > BIG_REQUEST:
             try:
@@ -137,6 +142,9 @@ class Journal:
                 entry.request = None
                 entry.extra["truncated"] = "request not kept"
         entry.cost = estimate(entry)
+        self._keep(entry)
+
+    def _keep(self, entry: JournalEntry) -> None:
         with self._lock:
             self._entries.append(entry)
             self.bytes += entry.cost

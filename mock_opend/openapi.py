@@ -256,10 +256,21 @@ def document() -> dict[str, Any]:
                     "status, ports, open connections, endpoints",
                     _json(
                         _obj(
-                            ["status", "version", "endpoints"],
+                            ["status", "version", "endpoints", "host", "port", "connections", "max_connections"],
                             status={"type": "string", "enum": ["ok"]},
                             version={"type": "string"},
                             endpoints={"type": "array", "items": {"type": "string"}},
+                            host={"type": "string"},
+                            port={"type": "integer"},
+                            ws_port={"type": "integer", "nullable": True},
+                            admin_port={"type": "integer", "nullable": True},
+                            connections={"type": "integer"},
+                            max_connections={"type": "integer"},
+                            warm_up={
+                                "type": "string",
+                                "enum": ["not run", "running", "done", "failed"],
+                                "description": "the data warm-up `serve` runs after its ready line",
+                            },
                         ),
                         "the server is up",
                     ),

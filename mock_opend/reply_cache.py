@@ -37,6 +37,7 @@ class CachedReply:
     request: Any  # the decoded request message, shared by the journal entries of its repeats
     rows: list[Any] | None
     next_key: bytes | None
+    cost: int | None = None  # the journal's estimate for an entry of this request (the same for every repeat)
 
 
 class ReplyCache:

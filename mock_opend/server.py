@@ -306,7 +306,13 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
 class MockOpenD:
     """A mock OpenD gateway bound to ``config.host``/``config.port``."""
 
-    def __init__(self, config: Config | None = None, *, clock: Clock | None = None, **settings: Any) -> None:
+    def __init__(
+        self, config: Config | None = None, *, clock: Clock | None = None, http_later: bool = False, **settings: Any
+    ) -> None:
+        """``http_later``: bind the WebSocket and admin ports at once but import aiohttp
+        and attach their servers in the background (``serve`` does this, so that its
+        ready line does not wait for aiohttp; a connection made meanwhile waits in the
+        listen backlog)."""
         cfg = config if config is not None else build_config()
         if settings:
             cfg = cfg.replace(**settings).validate()
@@ -321,6 +327,9 @@ class MockOpenD:
         self._server: asyncio.base_events.Server | None = None
         self._admin: Any = None
         self._ws: Any = None
+        self._http_later = http_later
+        self._attaching: asyncio.Task[None] | None = None
+        self._bound: list[socket.socket] = []  # bound for HTTP servers not yet attached
         self._websockets: set[Any] = set()
         self._protocols: set[_TcpProtocol] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -373,6 +382,7 @@ class MockOpenD:
             "admin_port": self.admin_port,
             "connections": self.connection_count(),
             "max_connections": self.pool.limit,
+            "warm_up": self.gateway.warm_up_state,
         }
 
     @property
@@ -406,12 +416,51 @@ class MockOpenD:
         sock = self._server.sockets[0]
         self.host, self.port = sock.getsockname()[:2]
         try:
+            if self._http_later and (cfg.ws_enabled or cfg.admin_port is not None):
+                ws_sock = admin_sock = None
+                if cfg.ws_enabled:
+                    assert isinstance(cfg.ws_port, int)
+                    ws_sock = self._bind("WebSocket", cfg.host, cfg.ws_port)
+                    self.ws_port = ws_sock.getsockname()[1]
+                if cfg.admin_port is not None:
+                    admin_sock = self._bind("admin", cfg.admin_host, cfg.admin_port)
+                    self.admin_port = admin_sock.getsockname()[1]
+                self._attaching = asyncio.create_task(self._start_http(ws_sock, admin_sock, later=True))
+            else:
+                await self._start_http(None, None)
+        except BaseException:
+            await self.stop()
+            raise
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    def _bind(self, name: str, host: str, port: int) -> socket.socket:
+        """A listening socket for an HTTP port, as aiohttp would open it."""
+        try:
+            sock = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+        except OSError as exc:
+            raise OSError(exc.errno, f"{name} port {port}: {exc.strerror or exc}") from None
+        sock.setblocking(False)
+        self._bound.append(sock)
+        return sock
+
+    async def _start_http(
+        self, ws_sock: socket.socket | None, admin_sock: socket.socket | None, *, later: bool = False
+    ) -> None:
+        """Start the WebSocket and admin servers (on sockets bound already, when given)."""
+        cfg = self.config
+        if later:  # aiohttp's import takes ~150 ms: not on the event loop's thread
+            import importlib
+
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, importlib.import_module, "mock_opend.ws_server")
+            await loop.run_in_executor(None, importlib.import_module, "mock_opend.admin_http")
+        try:
             if cfg.ws_enabled:
                 from .ws_server import start_ws_site
 
                 assert isinstance(cfg.ws_port, int)
                 self._ws, self.ws_port = await start_ws_site(
-                    self.gateway, cfg, cfg.host, cfg.ws_port, self.pool, self._websockets, self.port
+                    self.gateway, cfg, cfg.host, cfg.ws_port, self.pool, self._websockets, self.port, ws_sock
                 )
             if cfg.admin_port is not None:
                 from .admin import Admin
@@ -419,12 +468,14 @@ class MockOpenD:
 
                 admin = Admin(self.gateway, cfg, self.describe)
                 self._admin, self.admin_port = await start_admin_site(
-                    admin, cfg.admin_host, cfg.admin_port, self.admin_pool, cfg.http_timeout
+                    admin, cfg.admin_host, cfg.admin_port, self.admin_pool, cfg.http_timeout, admin_sock
                 )
-        except BaseException:
-            await self.stop()
-            raise
-        self._sweeper = asyncio.create_task(self._sweep())
+        except Exception:
+            if not later:
+                raise
+            log.exception("the WebSocket or admin port could not start")
+        finally:
+            self._bound = [s for s in self._bound if s not in (ws_sock, admin_sock)]
 
     def _fit_to_fd_limit(self) -> None:
         """Raise the soft fd limit to the hard one, and keep every connection the
@@ -463,6 +514,13 @@ class MockOpenD:
         """Refuse new connections, answer what is in flight, close, within a second."""
         if self._server is not None:
             self._server.close()  # no new TCP connections from here on
+        if self._attaching is not None:  # let the HTTP servers finish starting, so they stop cleanly
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._attaching), 5)
+            self._attaching = None
+        for sock in self._bound:  # bound, never attached
+            sock.close()
+        self._bound = []
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None

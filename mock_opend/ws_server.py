@@ -75,7 +75,14 @@ async def _watchdog(request: web.BaseRequest, conn: WsConnection, config: Config
 
 
 async def start_ws_site(
-    gateway: Gateway, config: Config, host: str, port: int, pool: SlotPool, live: set[Any], tcp_port: int
+    gateway: Gateway,
+    config: Config,
+    host: str,
+    port: int,
+    pool: SlotPool,
+    live: set[Any],
+    tcp_port: int,
+    sock: socket.socket | None = None,
 ) -> tuple[Any, int]:
     """Serve the JS SDK's protocol; ``live`` holds the open WebSockets (for a
     graceful stop), ``pool`` the connection slots shared with the TCP port."""
@@ -221,4 +228,4 @@ async def start_ws_site(
         return True
 
     server = GuardedServer(handle, pool=pool, timeout=config.http_timeout, name="WebSocket", sniff=sniff)
-    return await serve(server, host, port)
+    return await serve(server, host, port, sock)

@@ -103,10 +103,17 @@ def hostile(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
             "--admin-port", "0", "--now", "2026-06-15", "--log-level", "warning", "--rate-limit", "off", *extra, *args
         )
         started.append(sp)
+        settled(sp)
         return sp
 
     yield start
     stop_all(started)
+
+
+def settled(sp: ServerProcess) -> None:
+    """Wait for the server's warm-up (imports open files for a moment: descriptor counts
+    taken meanwhile would be off by a few)."""
+    wait_for(lambda: admin(sp, "GET", "/__admin/health")[1].get("warm_up") != "running", 30, "the warm-up")
 
 
 def open_client(sp: ServerProcess, rcvbuf: int | None = None) -> socket.socket:
@@ -434,6 +441,7 @@ def test_7_bad_faults_are_400_and_never_installed(hostile_once, fault: dict[str,
 @pytest.fixture(scope="module")
 def hostile_once() -> Iterator[ServerProcess]:
     sp = start_server_process("--admin-port", "0", "--now", "2026-06-15", "--log-level", "warning")
+    settled(sp)
     yield sp
     stop_all([sp])
 
