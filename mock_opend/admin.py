@@ -323,10 +323,10 @@ class Admin:
         return 200, {"removed": self.gw.faults.remove()}
 
     def delete_fault(self, raw_id: str) -> tuple[int, Any]:
-        try:
-            fault_id = int(raw_id)
-        except ValueError:
-            raise AdminError(400, f"fault id must be an integer, got {raw_id!r}") from None
+        # decimal digits only: int() would also take " 1", "1_0" and "+1"
+        if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 19 and int(raw_id) < 1 << 63):
+            raise AdminError(400, f"fault id must be a decimal integer in [0, 2^63), got {raw_id[:40]!r}")
+        fault_id = int(raw_id)
         removed = self.gw.faults.remove(fault_id)
         if not removed:
             raise AdminError(404, f"no active fault {fault_id}")

@@ -119,9 +119,10 @@ SCHEMAS: dict[str, Any] = {
                     ["now"],
                     now={
                         "type": "string",
-                        "pattern": DAY,
+                        "maxLength": 64,
                         "description": "YYYY-MM-DD (00:00 UTC) or an ISO datetime (naive = UTC), "
                         "in [2000-01-01, 2100-01-01)",
+                        "example": "2026-06-15T20:00:00Z",
                     },
                     tick={"type": "boolean", "nullable": True, "description": "let the clock run from there"},
                 ),
@@ -182,7 +183,19 @@ SCHEMAS: dict[str, Any] = {
         rows={"type": "array", "nullable": True, "items": {"type": "object"}},
         next_key={"type": "string", "nullable": True},
         duration_us={"type": "integer"},
-        answered_by={"type": "string", "enum": ["mock", "stub", "upstream", "fault"]},
+        answered_by={
+            "type": "string",
+            "enum": ["mock", "stub", "upstream", "fault"],
+            "description": "fault only for an injected error reply; other faults keep who answered",
+        },
+        fault={"type": "string", "description": "the kind of fault applied to this request"},
+        fault_id={"type": "integer"},
+        stub={"type": "string", "description": "the id of the stub that answered"},
+        pushes={"type": "integer", "description": "how many recorded pushes followed the reply"},
+        push={"type": "boolean", "description": "a push the upstream sent, not a request"},
+        record={"type": "string", "description": "what the recorder did with this exchange"},
+        truncated={"type": "string", "description": "request fields cut to keep the journal bounded"},
+        encryption={"type": "string", "nullable": True, "description": "the AES mode an InitConnect set up"},
     ),
     "JournalPage": _obj(
         ["count", "total", "more", "entries"],
@@ -200,12 +213,14 @@ SCHEMAS: dict[str, Any] = {
         captured_at={"type": "string"},
         server_ver=INT32,
         format={"type": "string", "enum": ["protobuf", "json"]},
-        request={"type": "object", "description": "protobuf JSON of the request to match"},
+        request={"description": "protobuf JSON of the request to match (any JSON for a shape the mock does not know)"},
         request_base64={"type": "string", "format": "byte"},
-        reply={"type": "object", "description": "protobuf JSON of the reply"},
+        reply={"description": "protobuf JSON of the reply (any JSON for a shape the mock does not know)"},
         reply_base64={"type": "string", "format": "byte"},
         ignore={"type": "array", "items": {"type": "string"}},
         pushes={"type": "array", "maxItems": 50, "items": _ref("Push")},
+        source={"type": "string", "readOnly": True, "description": "file, admin, api or record"},
+        hits={"type": "integer", "readOnly": True, "description": "requests it answered"},
     ),
     "Push": _obj(
         ["proto_id"],
@@ -244,6 +259,7 @@ def document() -> dict[str, Any]:
     stub_id = _path("stub_id", {"type": "string"})
     return {
         "openapi": "3.0.3",
+        "security": [{}, {"bearer": []}, {"adminToken": []}],
         "info": {
             "title": "mock-opend admin API",
             "version": __version__,
@@ -314,7 +330,7 @@ def document() -> dict[str, Any]:
                     _ref("Removed"),
                     "removed",
                     "no such fault",
-                    _path("fault_id", {"type": "integer"}),
+                    _path("fault_id", {"type": "integer", "minimum": 0, "maximum": (1 << 63) - 1}),
                     errors=("400",),
                 ),
             },
@@ -374,5 +390,11 @@ def document() -> dict[str, Any]:
                 ),
             },
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {  # only when the server was given --admin-token
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "adminToken": {"type": "apiKey", "in": "header", "name": "X-Admin-Token"},
+            },
+        },
     }

@@ -90,14 +90,15 @@ def _json(value: Any) -> str:
 def line(entry: Any, fault: str | None) -> str:
     """The JSON line of a request, as logs.JsonFormatter would write its record."""
     ts = datetime.fromtimestamp(entry.wall_time, UTC).isoformat(timespec="microseconds")
-    rows = None if entry.rows is None else len(entry.rows)
+    rows = "null" if entry.rows is None else len(entry.rows)
+    ret_type = "null" if entry.ret_type is None else entry.ret_type
+    outcome = _ENCODE("ok" if entry.error is None else entry.error)
+    # ids, serial and microseconds are ints; the strings go through the JSON encoder
     return (
         f'{{"ts": "{ts}", "level": "info", "logger": "mock_opend.request", "event": "request", '
-        f'"conn": {_json(entry.conn_id)}, "transport": {_json(entry.transport)}, "proto": {_json(entry.proto_id)}, '
-        f'"serial": {_json(entry.serial)}, "fmt": {_json(entry.fmt)}, '
-        f'"outcome": {_json("ok" if entry.error is None else entry.error)}, "ret_type": {_json(entry.ret_type)}, '
-        f'"rows": {_json(rows)}, "fault": {_json(fault)}, "source": {_json(entry.source)}, '
-        f'"us": {_json(entry.duration_us)}}}'
+        f'"conn": {entry.conn_id:d}, "transport": {_ENCODE(entry.transport)}, "proto": {entry.proto_id:d}, '
+        f'"serial": {entry.serial:d}, "fmt": {_ENCODE(entry.fmt)}, "outcome": {outcome}, "ret_type": {ret_type}, '
+        f'"rows": {rows}, "fault": {_json(fault)}, "source": {_ENCODE(entry.source)}, "us": {entry.duration_us:d}}}'
     )
 
 

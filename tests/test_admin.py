@@ -169,3 +169,23 @@ def test_admin_logic_without_http(opend_server) -> None:
     admin = Admin(opend_server.gateway, opend_server.config, opend_server.describe)
     status, doc = admin.handle("POST", "/__admin/clock", {}, b'{"advance_seconds": 5}', {})
     assert status == 200 and doc["unix"] == opend_server.clock.now() == 1781481605.0
+
+
+def test_fault_ids_are_decimal_digits_only() -> None:
+    """int() would take ' 1', '1_0' and '+1': the path's id is digits or a 400."""
+    from mock_opend.admin import Admin, AdminError
+    from mock_opend.config import Config
+    from mock_opend.gateway import Gateway
+
+    cfg = Config(now="2026-06-15").validate()
+    gw = Gateway(cfg)
+    admin = Admin(gw, cfg, dict)
+    fault = gw.faults.add(kind="error", ret_msg="x")
+    for raw in (" 1", "1_0", "+1", "-1", "1 ", "١", str(1 << 63), "9" * 400):
+        with pytest.raises(AdminError) as exc:
+            admin.delete_fault(raw)
+        assert exc.value.status == 400, raw
+    assert admin.delete_fault(str(fault.id)) == (200, {"removed": 1})
+    with pytest.raises(AdminError) as exc:
+        admin.delete_fault(str(fault.id))
+    assert exc.value.status == 404
