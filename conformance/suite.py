@@ -189,7 +189,10 @@ class Suite:
         out: dict[str, Result] = {}
 
         def run(case: Case, alone: bool) -> None:
-            out[case.id] = self._run_alone(case) if alone else self.run_case(case)
+            try:
+                out[case.id] = self._run_alone(case) if alone else self.run_case(case)
+            except BaseException as exc:  # a server or client that could not start: this case fails, the run goes on
+                out[case.id] = Result(case, Verdict.FAILED, message=f"{type(exc).__name__}: {exc}", seed=self.seed)
 
         threads = [
             threading.Thread(target=run, args=(c, i > 0), name=f"case {c.id}", daemon=True) for i, c in enumerate(group)

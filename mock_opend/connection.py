@@ -116,7 +116,7 @@ class Outcome:
     pushes: tuple[PushStub, ...] = ()
     relay: bytes | None = None  # the request body to relay upstream; the reply comes later
     # (until, counted, state) when the reply may be reused for the same bytes (reply_cache.py)
-    cache: tuple[float, bool, tuple[int, int]] | None = None
+    cache: tuple[float, bool, tuple[Any, ...]] | None = None
 
     @property
     def message(self) -> Any:
@@ -178,7 +178,7 @@ class Processor:
         pushes: tuple[PushStub, ...] = ()
         message: Message | None = None
         reuse: tuple[float, bool] | None = None
-        state = (gw.clock.version, gw.dataset.version)  # before the handler reads either
+        state = gw.reply_state()  # before the handler reads any of it
         entry = self._entry(proto_id, serial, FMT_NAMES.get(fmt, f"unknown({fmt})"), body_len, sha1_ok)
         try:
             if early_error is not None:
@@ -335,7 +335,7 @@ class Processor:
             return None
         t0 = time.perf_counter_ns()
         now = gw.clock.now()
-        if hit.state != (gw.clock.version, gw.dataset.version) or now >= hit.until:
+        if hit.state != gw.reply_state() or now >= hit.until:
             gw.replies.discard(proto_id, fmt, body)
             return None
         spec = hit.spec

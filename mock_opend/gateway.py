@@ -189,6 +189,21 @@ class Gateway:
             raise
         self.warm_up_state = "done"
 
+    def reply_state(self) -> tuple[Any, ...]:
+        """Everything besides the request and the instant that a reply is built from:
+        a cached reply is reused only while this is unchanged (reply_cache.py)."""
+        stats = self.statistics
+        return (
+            self.clock.version,
+            self.dataset.version,
+            id(self.dataset),
+            self.dataset.history_start,
+            id(stats),
+            stats.page_size,
+            stats.span_policy,
+            id(stats.keys),
+        )
+
     def relays(self, proto_id: int) -> bool:
         """Whether a request of ``proto_id`` that no stub answers goes upstream."""
         if self.upstream is None or proto_id in SESSION_PROTOS:

@@ -31,7 +31,7 @@ MAX_KEY_BODY: Final = 1024  # request bodies longer than this are never kept (re
 class CachedReply:
     frame: bytes  # the reply frame; bytes 8..12 (the serial) are patched per request
     spec: Any  # the ProtoSpec that built it: an embedder replacing the handler invalidates it
-    state: tuple[int, int]  # (Clock.version, Dataset.version) when it was built
+    state: tuple[Any, ...]  # Gateway.reply_state() when it was built
     until: float  # mock-clock seconds: the reply may differ from this instant on
     counted: bool  # took a rate-limit slot: a repeat takes one too
     request: Any  # the decoded request message, shared by the journal entries of its repeats

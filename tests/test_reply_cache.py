@@ -248,3 +248,22 @@ def test_in_a_loop_lines_wait_for_the_replies_then_go_out_together(json_logs) ->
     during, after = asyncio.run(serve())
     assert during == ""
     assert [json.loads(line)["serial"] for line in after.splitlines()] == [1, 2, 3, 4]
+
+
+def test_changing_page_size_span_policy_or_history_start_is_seen_at_once() -> None:
+    """Found in review: these settings are read by the handler, so a cached reply must not outlive them."""
+    from datetime import date
+
+    conn = ready_conn(page_size=100)
+    body = stat_body()
+    assert len(OptionMarketStatisticResponse.FromString(ask(conn, body, 2)[1]).s2c.statisticList) == 10
+    conn.gateway.statistics.page_size = 5
+    assert len(OptionMarketStatisticResponse.FromString(ask(conn, body, 3)[1]).s2c.statisticList) == 5
+    conn.gateway.statistics.page_size = 100
+    conn.gateway.dataset.history_start = date(2026, 6, 10)
+    assert len(OptionMarketStatisticResponse.FromString(ask(conn, body, 4)[1]).s2c.statisticList) == 3
+    long = stat_body(begin="2024-01-02", end="2026-06-12")
+    conn.gateway.statistics.span_policy = "paginate"
+    assert OptionMarketStatisticResponse.FromString(ask(conn, long, 5)[1]).retType == 0
+    conn.gateway.statistics.span_policy = "reject"
+    assert OptionMarketStatisticResponse.FromString(ask(conn, long, 6)[1]).retType == -1
