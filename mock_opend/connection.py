@@ -342,7 +342,7 @@ class Processor:
         if (
             self.protocols.get(proto_id) is not spec
             or gw.faults.active
-            or ((gw.upstream is not None or gw.stubs.has(proto_id)) and gw.served_elsewhere(proto_id))
+            or gw.served_elsewhere(proto_id)
             or (spec.needs_init and not self.session.initialized)
         ):
             return None
@@ -601,11 +601,10 @@ class Connection:
         return actions
 
     def _keep(self, outcome: Outcome, proto_id: int, request: bytes, frame: bytes) -> None:
-        """Put a plaintext, fault-free, successful reply frame in the reply cache."""
+        """Put a plaintext reply frame in the reply cache (``outcome.cache`` is only set
+        for a successful, fault-free reply)."""
         entry = outcome.entry
         assert outcome.cache is not None and outcome.spec is not None
-        if entry.error is not None or outcome.fault is not None:
-            return
         until, counted, state = outcome.cache
         kept = CachedReply(
             frame, outcome.spec, state, until, counted, entry.request, entry.rows, entry.next_key, entry.cost or None

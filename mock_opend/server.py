@@ -452,8 +452,9 @@ class MockOpenD:
             import importlib
 
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, importlib.import_module, "mock_opend.ws_server")
-            await loop.run_in_executor(None, importlib.import_module, "mock_opend.admin_http")
+            for module, wanted in (("ws_server", ws_sock), ("admin_http", admin_sock)):
+                if wanted is not None:
+                    await loop.run_in_executor(None, importlib.import_module, f"mock_opend.{module}")
         try:
             if cfg.ws_enabled:
                 from .ws_server import start_ws_site
