@@ -138,7 +138,10 @@ class Link:
             done(self._unreachable(proto_id, "the client connection is closing"))
             return
         proto = self._proto
-        if proto is not None and not proto.lost and proto.ready.done() and proto.ready.exception() is None:
+        # while a connect is settling, requests queue behind the ones already waiting: the link
+        # can be ready a loop iteration before _connect resumes to send those, in order
+        settled = self._connecting is None and not self._waiting
+        if settled and proto is not None and not proto.lost and proto.ready.done() and proto.ready.exception() is None:
             self._send(proto, proto_id, fmt, body, done)
             return
         self._waiting.append((proto_id, fmt, body, done))
