@@ -14,10 +14,10 @@ from typing import Any
 from mock_opend import __version__ as server_version
 
 from . import report
-from .cases import CASES
 from .context import PROFILES
 from .drivers import BUILTIN, DriverUnavailable, command_for
-from .suite import Suite, exit_code, select
+from .registry import CASES, case_key
+from .suite import DriverCannotStart, Suite, exit_code, select
 
 DRIVER_MD = Path(__file__).resolve().parent / "DRIVER.md"  # shipped in the package, also when pip-installed
 
@@ -68,7 +68,7 @@ def _meta(label: str, suite: Suite, started: str, seconds: float) -> dict[str, A
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
-        for c in sorted(CASES.values(), key=lambda c: [int(p) for p in c.id.split(".")]):
+        for c in sorted(CASES.values(), key=lambda c: case_key(c.id)):
             print(f"{c.id:>4}  {c.group:<10} {c.level:<8}  {c.title}")
         return 0
     try:
@@ -89,14 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     suite = Suite(argv_, profile=args.profile, seed=args.seed, client_label=label, replay_client=replay_flags)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    print(
-        f"opend-conformance: client {label} · profile {suite.profile.name} · seed {suite.seed} · {len(cases)} case(s)",
-        flush=True,
+    header = (
+        f"opend-conformance: client {label} · profile {suite.profile.name} · seed {suite.seed} · "
+        f"{report.plural(len(cases), 'case')}"
     )
-    term = report.Terminal(len(cases))
+    term = report.Terminal(len(cases), header=header)  # printed with the first result: a driver that
+    # cannot start gets one line on stderr and nothing else
     t0 = time.monotonic()
     try:
         results = suite.run(cases, on_result=term)
+    except DriverCannotStart as exc:
+        print(f"opend-conformance: error: {exc}", file=sys.stderr)
+        return 2
     finally:
         suite.close()
     seconds = time.monotonic() - t0

@@ -112,6 +112,7 @@ class ClientProcess:
         self._hung = False  # the last call timed out: do not expect a polite close
         self.noise_lines = 0  # stdout lines that were not protocol replies
         self.calls: list[dict[str, Any]] = []  # every request and reply, for reports
+        self.answered = False  # it has answered at least one request
 
     def start(self) -> None:
         env = {**os.environ, **self.env}
@@ -217,6 +218,7 @@ class ClientProcess:
                     reply = self._replies.popleft()
                     if reply.get("id") == rid:
                         self._hung = False
+                        self.answered = True
                         self.calls.append(
                             {"request": request, "reply": reply, "seconds": round(time.monotonic() - t0, 4)}
                         )

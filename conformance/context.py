@@ -1,4 +1,9 @@
-"""What a case works with: the server (the oracle), the client, the journal."""
+"""What a case works with: the server (the oracle), the client, the journal.
+
+Every call a case makes goes through here, so every call is judged the same
+way: what the client sent is held against what it was asked (``intent``), an
+error on a valid query must have a reason the journal shows (an injected fault,
+the rate limit), and rows are compared field by field (``rows``)."""
 
 from __future__ import annotations
 
@@ -11,14 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 
 from mock_opend.export import Query as ExportQuery
 from mock_opend.export import gateway_rows
 from mock_opend.markets import parse_data_type, parse_market
 
+from . import intent, rows
 from .client import ClientDied, ClientHung, ClientProcess
-from .results import CaseFailure, NonStrict, UnsupportedOp
+from .intent import LOST, Asked
+from .verdicts import CaseFailure, NonStrict, UnsupportedOp
 
 if TYPE_CHECKING:
     from mock_opend.journal import JournalEntry
@@ -56,33 +64,18 @@ def case_seed(kit_seed: int, case_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{kit_seed}|{case_id}".encode(), digest_size=4).digest(), "big")
 
 
-ROW_FIELDS = ("time", "timestamp", "call_value", "put_value", "total_value", "ratio")
+@dataclass
+class CallRecord:
+    """One driver call of a case: what was asked, the journal window it spans, the reply."""
+
+    asked: Asked
+    since: int
+    until: int
+    reply: dict[str, Any]
 
 
-def normalise(row: dict[str, Any]) -> dict[str, Any]:
-    """A client's row in canonical form (int64 may come as decimal strings)."""
-    out: dict[str, Any] = {}
-    for k in ROW_FIELDS:
-        v = row.get(k)
-        if k in ("call_value", "put_value", "total_value") and isinstance(v, str) and v.lstrip("-").isdigit():
-            v = int(v)
-        if k in ("timestamp", "ratio") and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        out[k] = v
-    return out
-
-
-def first_difference(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> tuple[str, Any, Any] | None:
-    if len(got) != len(want):
-        gd = [r.get("time") for r in got]
-        wd = [r.get("time") for r in want]
-        return f"{len(got)} rows instead of {len(want)}", wd[:12], gd[:12]
-    for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        g = normalise(g)
-        for k in ROW_FIELDS:
-            if g[k] != w[k] and not (k == "total_value" and g[k] is None):
-                return f"row {i} ({w['time']}): {k} differs", w[k], g[k]
-    return None
+RATE_LIMITED = "RATE_LIMITED"
+REAL_LIMIT = (60, 30.0)  # OpenD's documented limit for 3301 first pages
 
 
 class CaseContext:
@@ -107,6 +100,8 @@ class CaseContext:
         self.start_seq = server.journal.new_seq()
         self.deadline = time.monotonic() + profile.case_budget
         self.lang = server.gateway.lang
+        self.last: CallRecord | None = None
+        self.reconnects = 0  # reconnects and restarts the case asked for (new connections are then expected)
 
     # -- the client ----------------------------------------------------------------
     def call(self, op: str, *, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
@@ -117,6 +112,8 @@ class CaseContext:
         if left <= 0:
             raise ClientGone(ClientHung(budget))
         wanted = timeout or self.profile.call_timeout
+        if op == "reconnect":
+            self.reconnects += 1
         try:
             reply = self.client.call(op, min(wanted, left), **fields)
         except ClientHung as exc:
@@ -127,21 +124,44 @@ class CaseContext:
             raise UnsupportedOp(f"the client does not support {op}")
         return reply
 
-    def get(
-        self, market: str, dtype: str, begin: str | None, end: str | None, key: str | None = None, **kw: Any
-    ) -> dict[str, Any]:
-        return self.call(
-            "get_option_market_statistic",
-            option_market=market,
-            data_type=dtype,
-            begin_time=begin,
-            end_time=end,
-            page_req_key=key,
-            **kw,
-        )
+    def _query_call(self, asked: Asked, check: bool, **kw: Any) -> dict[str, Any]:
+        since = self.mark()
+        fields: dict[str, Any] = {
+            "option_market": asked.market,
+            "data_type": asked.data_type,
+            "begin_time": asked.begin,
+            "end_time": asked.end,
+        }
+        if asked.op != "fetch_all":
+            fields["page_req_key"] = None if asked.key is None else base64.b64encode(asked.key).decode()
+        reply = self.call(asked.op, **fields, **kw)
+        self.last = CallRecord(asked, since, self.mark(), reply)
+        if check:
+            intent.check_call(asked, self.entries(since, intent.PROTO_3301))
+        return reply
 
-    def fetch_all(self, market: str, dtype: str, begin: str | None, end: str | None, **kw: Any) -> dict[str, Any]:
-        return self.call("fetch_all", option_market=market, data_type=dtype, begin_time=begin, end_time=end, **kw)
+    def get(
+        self,
+        market: str,
+        dtype: str,
+        begin: str | None,
+        end: str | None,
+        key: str | None = None,
+        *,
+        check: bool = True,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """One page.  With ``check`` (the default) every request it caused must be
+        the query and key asked (``intent.check_page_call``)."""
+        raw = None if key is None else base64.b64decode(key)
+        return self._query_call(Asked("get_option_market_statistic", market, dtype, begin, end, raw), check, **kw)
+
+    def fetch_all(
+        self, market: str, dtype: str, begin: str | None, end: str | None, *, check: bool = True, **kw: Any
+    ) -> dict[str, Any]:
+        """The client's paging loop.  With ``check``, its requests must be one
+        first page and continuations with the server's keys (``intent.check_paging_call``)."""
+        return self._query_call(Asked("fetch_all", market, dtype, begin, end), check, **kw)
 
     @contextmanager
     def language(self, lang: str) -> Iterator[None]:
@@ -166,15 +186,46 @@ class CaseContext:
                 try:
                     fn()
                 except CaseFailure as exc:
-                    exc.message = f"[lang={lang}] {exc.message}"
-                    exc.args = (exc.message,)
+                    exc.prefix(f"[lang={lang}]")
                     raise
                 except NonStrict as exc:
                     lenient.append(f"[lang={lang}] {exc}")
         if lenient:
             raise NonStrict("; ".join(lenient))
 
+    @contextmanager
+    def rate_limit(self, limit: int = REAL_LIMIT[0], window: float = REAL_LIMIT[1]) -> Iterator[None]:
+        """The server's 3301 first-page limit inside the block (OpenD's real 60 per
+        30 s by default), from an empty window."""
+        from mock_opend.rate_limit import RateSpec
+
+        limiter = self.server.rate_limiter
+        old = limiter.spec
+        limiter.spec = RateSpec(limit, window)
+        limiter.reset()
+        try:
+            yield
+        finally:
+            limiter.spec = old
+            limiter.reset()
+
+    @contextmanager
+    def statistics(self, **settings: Any) -> Iterator[None]:
+        """The 3301 service's settings inside the block: ``span_policy`` (over a year:
+        ``reject`` or ``paginate``), ``empty_first_page`` (a first page with no rows
+        and a key)."""
+        stats = self.server.gateway.statistics
+        old = {name: getattr(stats, name) for name in settings}
+        for name, value in settings.items():
+            setattr(stats, name, value)
+        try:
+            yield
+        finally:
+            for name, value in old.items():
+                setattr(stats, name, value)
+
     def restart_client(self) -> None:
+        self.reconnects += 1
         self.client = self._restart()
 
     def ensure_fresh_session(self) -> None:
@@ -197,6 +248,17 @@ class CaseContext:
         lo = self.start_seq if since is None else since
         return self.server.journal.entries(lambda e: e.seq > lo and (proto_id is None or e.proto_id == proto_id))
 
+    def call_entries(self, record: CallRecord | None = None) -> list[JournalEntry]:
+        """The 3301 requests of one call (the last one by default)."""
+        rec = record or self.last
+        if rec is None:
+            return []
+        return self.server.journal.entries(lambda e: rec.since < e.seq <= rec.until and e.proto_id == intent.PROTO_3301)
+
+    def open_connections(self) -> set[int]:
+        """Ids of the connections open on the server now."""
+        return set(self.server.gateway.open_conn_ids)
+
     def truth(self, market: str, dtype: str, begin: str | None, end: str | None) -> list[dict[str, Any]]:
         """Every row the server serves for a query (all pages)."""
         q = ExportQuery(parse_market(market), parse_data_type(dtype), begin or "", end or "")
@@ -208,21 +270,61 @@ class CaseContext:
 
     # -- checks ---------------------------------------------------------------------
     def expect_rows(self, got: list[dict[str, Any]], want: list[dict[str, Any]], what: str) -> None:
-        diff = first_difference(got, want)
+        diff = rows.difference(got, want)
         if diff is not None:
-            raise CaseFailure(f"{what}: {diff[0]}", expected=diff[1], actual=diff[2])
+            raise CaseFailure(f"{what}: {diff.message}", expected=diff.expected, actual=diff.actual)
+
+    def excuse(self, reply: dict[str, Any]) -> str | None:
+        """Why an error reply to a valid query is right, if the journal shows a
+        reason: an injected fault or the rate limit on one of the call's requests."""
+        for e in self.call_entries() if self.last is not None and self.last.reply is reply else []:
+            if e.extra.get("fault") in LOST:
+                return f"an injected {e.extra['fault']} fault"
+            if e.error == RATE_LIMITED:
+                return "the rate limit"
+        return None
 
     def expect_success(self, reply: dict[str, Any], what: str) -> list[dict[str, Any]]:
-        if reply.get("ret") != 0:
-            raise CaseFailure(f"{what}: the client reported an error", expected="ret 0", actual=reply.get("error"))
-        return list(reply.get("rows") or [])
+        """The rows of a successful reply to a valid query.  An error fails the
+        case, saying whose it was: the client's own (no request sent), the
+        server's answer to what the client sent, or the client's alone."""
+        if reply.get("ret") == 0:
+            return list(reply.get("rows") or [])
+        error = reply.get("error")
+        if self.last is None or self.last.reply is not reply:
+            raise CaseFailure(f"{what}: the client reported an error", expected="ret 0", actual=error)
+        sent = self.call_entries()
+        if not sent:
+            raise CaseFailure(
+                f"{what}: the client reported an error without sending a request", expected="the rows", actual=error
+            )
+        refused = [e for e in sent if e.ret_type not in (0, None)]
+        if refused:
+            e = refused[-1]
+            raise CaseFailure(
+                f"{what}: the client reported an error; the server had refused what it sent ({e.error}: {e.ret_msg})",
+                expected="the rows",
+                actual={"client": error, "sent": intent.sent(e)},
+            )
+        raise CaseFailure(
+            f"{what}: the client reported an error although the server answered every request",
+            expected="the rows",
+            actual=error,
+        )
 
     def expect_error(self, reply: dict[str, Any], what: str) -> str:
         if reply.get("ret") == 0:
-            rows = reply.get("rows") or []
-            shown = "empty data" if not rows else f"{len(rows)} rows"
+            got = reply.get("rows") or []
+            shown = "empty data" if not got else f"{len(got)} rows"
             raise CaseFailure(f"{what}: surfaced as success with {shown}", expected="an error", actual=reply)
         return str(reply.get("error", ""))
+
+    def expect_all_rows(self, reply: dict[str, Any], q: tuple[str, str, str | None, str | None], what: str) -> None:
+        """A whole-range read of a valid query: every row, or an error the
+        journal excuses (then there is nothing to compare)."""
+        if reply.get("ret") != 0 and self.excuse(reply) is not None:
+            return
+        self.expect_rows(self.expect_success(reply, what), self.truth(*q), what)
 
     @staticmethod
     def key_bytes(reply: dict[str, Any]) -> bytes | None:
@@ -231,11 +333,29 @@ class CaseContext:
 
     # -- Hypothesis -------------------------------------------------------------------
     def check_property(
-        self, strategy: st.SearchStrategy[Any], check: Callable[[Any], None], examples: int | None = None
+        self,
+        strategy: st.SearchStrategy[Any],
+        check: Callable[[Any], None],
+        examples: int | None = None,
+        explicit: Sequence[Any] = (),
     ) -> None:
-        """Run ``check`` on generated examples; a failure is shrunk to a minimal example."""
+        """Run ``check`` on the ``explicit`` examples (always, in order), then on
+        generated ones; a failure is shrunk to a minimal example.  Each failure
+        carries the example that showed it (several distinct ones are raised as
+        an exception group)."""
 
-        @settings(
+        def prop(example: Any) -> None:
+            self.example = example
+            try:
+                check(example)
+            except CaseFailure as exc:
+                if exc.example is None:
+                    exc.example = example
+                raise
+
+        for ex in reversed(explicit):
+            prop = hypothesis_example(ex)(prop)
+        run = settings(
             max_examples=examples or self.profile.examples,
             deadline=None,
             database=None,
@@ -244,11 +364,5 @@ class CaseContext:
             verbosity=Verbosity.quiet,
             suppress_health_check=list(HealthCheck),
             phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        )
-        @seed(self.seed)
-        @given(strategy)
-        def prop(example: Any) -> None:
-            self.example = example
-            check(example)
-
-        prop()
+        )(seed(self.seed)(given(strategy)(prop)))
+        run()

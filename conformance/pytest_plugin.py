@@ -4,7 +4,7 @@
     pytest --opend-client "node my_driver.mjs"  # any driver command
            [--opend-profile ci|dev|thorough] [--opend-seed N] [--opend-cases 3,4.2]
 
-Outcomes follow the kit's one rule (``conformance.results.outcome``): a
+Outcomes follow the kit's one rule (``conformance.verdicts.outcome``): a
 required case that FAILED or is UNSUPPORTED fails its test; an optional case
 that FAILED is xfail, an optional UNSUPPORTED one is skipped.
 
@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .results import Case, Result
+    from .registry import Case
+    from .results import Result
     from .suite import Suite
 
 
@@ -46,10 +47,14 @@ class ConformanceItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from .results import FAILED, SKIPPED, Verdict
+        from .suite import DriverCannotStart
+        from .verdicts import FAILED, SKIPPED, Verdict
 
         suite: Suite = self.config.stash[_SUITE]
-        result = suite.run_case(self.case)
+        try:
+            result = suite.run_case(self.case)
+        except DriverCannotStart as exc:
+            pytest.fail(str(exc), pytrace=False)
         self.user_properties.append(("verdict", result.verdict.value))
         self.user_properties.append(("level", self.case.level))
         if result.outcome == SKIPPED:
@@ -61,13 +66,18 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailed):
+            from .results import Failure
+
             r = excinfo.value.result
-            return (
-                f"{r.case.id} {r.case.title}: {r.verdict.value} ({r.case.level})\n"
-                f"  requirement: {r.case.requirement}\n  {r.message}\n"
-                f"  expected: {r.expected!r}\n  actual:   {r.actual!r}\n  example:  {r.example!r}\n"
-                f"  replay:   {r.replay}"
-            )
+            text = f"{r.case.id} {r.case.title}: {r.verdict.value} ({r.case.level})\n"
+            text += f"  requirement: {r.case.requirement}\n"
+            shown = r.failures or [Failure(r.message, r.expected, r.actual, r.example)]
+            for i, f in enumerate(shown, 1):
+                if len(shown) > 1:
+                    text += f"  failure {i} of {len(shown)}:\n"
+                text += f"  {f.message}\n  expected: {f.expected!r}\n  actual:   {f.actual!r}\n"
+                text += f"  example:  {f.example!r}\n"
+            return text + f"  replay:   {r.replay}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int | None, str]:
@@ -101,11 +111,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if _SUITE not in config.stash:
         return
+    from .registry import run_order
     from .suite import SERVERS, select
 
     chosen = select(config.getoption("--opend-cases"))
-    plan = [c for name in SERVERS for c in sorted(chosen, key=lambda c: (c.order, c.id)) if c.server == name]
-    for case in plan:
+    for case in run_order(chosen, list(SERVERS)):
         items.append(ConformanceItem.from_parent(session, name=f"opend[{case.id}]", case=case))
 
 

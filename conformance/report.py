@@ -11,7 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from .results import FAILED, PASSED, REQUIRED, SKIPPED, Result, Verdict
+from .results import Failure, Result
+from .verdicts import FAILED, PASSED, REQUIRED, SKIPPED, Verdict
 
 _COLOURS = {
     Verdict.OK: "32",
@@ -30,17 +31,24 @@ def _short(value: Any, limit: int = 300) -> str:
 class Terminal:
     """One line per case as it finishes; details for failures; a summary."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, colour: bool | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, colour: bool | None = None, header: str = "") -> None:
         self.total = total
         self.done = 0
         self.stream = stream or sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
+        self.header = header
+
+    def _header(self) -> None:
+        if self.header:
+            self.stream.write(self.header + "\n")
+            self.header = ""
 
     def _v(self, verdict: Verdict) -> str:
         text = f"{verdict.value:<13}"
         return f"\033[{_COLOURS[verdict]}m{text}\033[0m" if self.colour else text
 
     def __call__(self, r: Result) -> None:
+        self._header()
         self.done += 1
         c = r.case
         level = "" if c.level == REQUIRED else " (optional)"
@@ -51,33 +59,61 @@ class Terminal:
         if r.verdict in (Verdict.FAILED, Verdict.NON_STRICT, Verdict.INFORMATIONAL, Verdict.UNSUPPORTED):
             self.stream.write(f"          {r.message}\n")
         if r.verdict is Verdict.FAILED:
-            if r.expected is not None or r.actual is not None:
-                self.stream.write(f"          expected: {_short(r.expected)}\n          actual:   {_short(r.actual)}\n")
-            if r.example is not None:
-                self.stream.write(f"          minimal example: {_short(r.example)}\n")
-            self.stream.write(f"          replay: {r.replay}\n")
+            many = len(r.failures) > 1
+            for i, f in enumerate(r.failures or [None], 1):
+                expected, actual, example = (
+                    (r.expected, r.actual, r.example)
+                    if f is None
+                    else (
+                        f.expected,
+                        f.actual,
+                        f.example,
+                    )
+                )
+                if many and f is not None:
+                    self.stream.write(f"          failure {i} of {len(r.failures)}: {f.message}\n")
+                if expected is not None or actual is not None:
+                    self.stream.write(f"          expected: {_short(expected)}\n          actual:   {_short(actual)}\n")
+                if example is not None:
+                    self.stream.write(f"          minimal example: {_short(example)}\n")
+                self.stream.write(f"          replay: {r.replay}\n")
         self.stream.flush()
 
     def summary(self, results: list[Result], seconds: float) -> None:
-        self.stream.write(f"\n{len(results)} cases in {seconds:.1f} s: {tally(results)}\n")
+        self._header()
+        self.stream.write(f"\n{plural(len(results), 'case')} in {seconds:.1f} s: {tally(results)}\n")
         self.stream.write(verdict_line(results) + "\n")
         self.stream.flush()
 
 
+# an optional case is skipped, not failed: its verdict is told in words that do not say "failed"
+_SKIPPED_WORDS = {Verdict.FAILED.value: "not met", Verdict.UNSUPPORTED.value: "unsupported"}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def tally(results: list[Result]) -> str:
-    """'26 passed, 0 failed, 2 skipped (2 OK, …)': outcomes first, then verdicts."""
-    out = Counter(r.outcome for r in results)
-    verdicts = Counter(r.verdict.value for r in results)
-    detail = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
-    return f"{out[PASSED]} passed, {out[FAILED]} failed, {out[SKIPPED]} skipped ({detail})"
+    """'26 passed (24 OK, 2 NON-STRICT), 0 failed, 2 skipped (optional: 1 FAILED, 1 UNSUPPORTED)':
+    the outcomes, each followed by the verdicts it is made of, so no word contradicts another."""
+    parts = []
+    for outcome in (PASSED, FAILED, SKIPPED):
+        mine = Counter(r.verdict.value for r in results if r.outcome == outcome)
+        words = _SKIPPED_WORDS if outcome == SKIPPED else {}
+        detail = ", ".join(f"{n} {words.get(v, v)}" for v, n in sorted(mine.items()))
+        if outcome == SKIPPED and detail:
+            detail = f"optional: {detail}"
+        parts.append(f"{sum(mine.values())} {outcome}" + (f" ({detail})" if detail else ""))
+    return ", ".join(parts)
 
 
 def verdict_line(results: list[Result]) -> str:
     failed = [r.case.id for r in results if r.outcome == FAILED]
-    skipped = [f"{r.case.id} {r.verdict.value}" for r in results if r.outcome == SKIPPED]
+    skipped = [f"{r.case.id} {_SKIPPED_WORDS.get(r.verdict.value)}" for r in results if r.outcome == SKIPPED]
     line = f"required cases not passed: {', '.join(failed)}" if failed else "every required case passed"
     if skipped:
-        line += f" (optional, not passed: {', '.join(skipped)})"
+        line += f" (optional, skipped: {', '.join(skipped)})"
     return line
 
 
@@ -109,7 +145,7 @@ def write_junit(path: str | Path, meta: dict[str, Any], results: list[Result]) -
         failures=str(out[FAILED]),
         errors="0",
         skipped=str(out[SKIPPED]),
-        time=f"{sum(r.seconds for r in results):.3f}",
+        time=f"{float(meta.get('seconds', sum(r.seconds for r in results))):.3f}",  # wall time: cases overlap
     )
     props = ET.SubElement(suite, "properties")
     for k in ("client", "profile", "seed", "server_version"):
@@ -173,9 +209,13 @@ def write_html(path: str | Path, meta: dict[str, Any], results: list[Result]) ->
             f"<p>{e(r.message)}</p>",
         ]
         if r.verdict is Verdict.FAILED:
-            parts.append(f"<p><b>Expected</b></p><pre>{e(_short(r.expected, 4000))}</pre>")
-            parts.append(f"<p><b>Actual</b></p><pre>{e(_short(r.actual, 4000))}</pre>")
-            parts.append(f"<p><b>Minimal failing example</b></p><pre>{e(_short(r.example, 4000))}</pre>")
+            shown = r.failures or [Failure(r.message, r.expected, r.actual, r.example)]
+            for i, f in enumerate(shown, 1):
+                if len(shown) > 1:
+                    parts.append(f"<h4>Failure {i} of {len(shown)}: {e(f.message)}</h4>")
+                parts.append(f"<p><b>Expected</b></p><pre>{e(_short(f.expected, 4000))}</pre>")
+                parts.append(f"<p><b>Actual</b></p><pre>{e(_short(f.actual, 4000))}</pre>")
+                parts.append(f"<p><b>Minimal failing example</b></p><pre>{e(_short(f.example, 4000))}</pre>")
             parts.append(f"<p><b>Replay</b></p><pre>{e(r.replay)}</pre>")
         elif r.example is not None:
             parts.append(f"<p class='small'>input: {e(_short(r.example, 600))}</p>")

@@ -1,81 +1,38 @@
-"""Cases, verdicts and results: the vocabulary of the kit."""
+"""What running a case produced: its verdict, the evidence, and each distinct
+failure with its own minimal example."""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .context import CaseContext
-
-
-class Verdict(enum.Enum):
-    OK = "OK"
-    NON_STRICT = "NON-STRICT"  # passes, with a behaviour the protocol tolerates
-    INFORMATIONAL = "INFORMATIONAL"  # recorded, never a failure
-    FAILED = "FAILED"
-    UNSUPPORTED = "UNSUPPORTED"  # the client answered {"unsupported": true}: skipped, not passed
-
-    @property
-    def passed(self) -> bool:
-        return self in (Verdict.OK, Verdict.NON_STRICT, Verdict.INFORMATIONAL)
-
-
-REQUIRED = "required"
-OPTIONAL = "optional"
-
-# The one rule every output follows (terminal, JSON, JUnit, HTML, pytest, exit code):
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+from .registry import Case
+from .verdicts import (
+    FAILED,
+    OPTIONAL,
+    PASSED,
+    REQUIRED,
+    SKIPPED,
+    CaseFailure,
+    Informational,
+    NonStrict,
+    UnsupportedOp,
+    Verdict,
+    outcome,
+)
 
 
-def outcome(verdict: Verdict, level: str) -> str:
-    """passed: OK, NON-STRICT, INFORMATIONAL.  failed: a *required* case that
-    FAILED or is UNSUPPORTED (a required case the client cannot run is not a
-    pass).  skipped: an *optional* case that FAILED or is UNSUPPORTED — reported
-    with its verdict, never failing the run."""
-    if verdict.passed:
-        return PASSED
-    return FAILED if level == REQUIRED else SKIPPED
+@dataclass
+class Failure:
+    """One distinct failure of a case (Hypothesis may find several)."""
 
+    message: str
+    expected: Any = None
+    actual: Any = None
+    example: Any = None
 
-class CaseFailure(Exception):
-    """A case's requirement is not met: what was expected, what happened."""
-
-    def __init__(self, message: str, expected: Any = None, actual: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expected = expected
-        self.actual = actual
-
-
-class NonStrict(Exception):
-    """Passed, with a tolerated deviation (the message says which)."""
-
-
-class Informational(Exception):
-    """Nothing to judge; the message records what the client did."""
-
-
-class UnsupportedOp(Exception):
-    """The client does not support an operation the case needs."""
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    group: str
-    title: str
-    level: str
-    requirement: str
-    server: str  # which server configuration it runs on
-    func: Callable[[CaseContext], None]
-    order: int = 0  # run order within the server group (wire checks run last)
-    restart_client_after: bool = False
-    # cases sharing a name here run at the same time, each but the first on a server and
-    # client of its own: they spend their time waiting for the client's own timers
-    together: str = ""
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "expected": self.expected, "actual": self.actual, "example": self.example}
 
 
 @dataclass
@@ -91,6 +48,8 @@ class Result:
     wire: list[dict[str, Any]] = field(default_factory=list)  # journal entries of the case
     calls: list[dict[str, Any]] = field(default_factory=list)  # driver requests and replies
     seconds: float = 0.0
+    connections: int = 0  # connections the client opened during the case
+    failures: list[Failure] = field(default_factory=list)  # every distinct failure (the first is the one above)
 
     @property
     def outcome(self) -> str:
@@ -110,9 +69,29 @@ class Result:
             "expected": self.expected,
             "actual": self.actual,
             "example": self.example,
+            "failures": [f.to_dict() for f in self.failures],
             "seed": self.seed,
             "replay": self.replay,
             "seconds": round(self.seconds, 3),
+            "connections": self.connections,
             "wire": self.wire,
             "calls": self.calls,
         }
+
+
+__all__ = [
+    "FAILED",
+    "OPTIONAL",
+    "PASSED",
+    "REQUIRED",
+    "SKIPPED",
+    "Case",
+    "CaseFailure",
+    "Failure",
+    "Informational",
+    "NonStrict",
+    "Result",
+    "UnsupportedOp",
+    "Verdict",
+    "outcome",
+]

@@ -12,10 +12,18 @@ from typing import Any
 
 from mock_opend.server import MockOpenD
 
-from .cases import CASES, KIT_NOW, ordered
+from .cases import CASES, KIT_NOW
 from .client import ClientDied, ClientHung, ClientProcess
 from .context import PROFILES, CaseContext, ClientGone, Profile, case_seed
-from .results import FAILED, Case, CaseFailure, Informational, NonStrict, Result, UnsupportedOp, Verdict
+from .registry import Case, case_key, ordered, run_order
+from .results import Failure, Result
+from .verdicts import FAILED, CaseFailure, Informational, NonStrict, UnsupportedOp, Verdict
+
+
+class DriverCannotStart(RuntimeError):
+    """The driver exited (or closed its stdout) before answering its first
+    request: nothing can be judged, and the run stops with one line."""
+
 
 # One server per configuration; the client is started once per server.  They
 # speak the gateway's default language (zh); cases about error texts switch to
@@ -52,6 +60,7 @@ class Suite:
         self._clients: dict[str, ClientProcess] = {}
         self._side: dict[str, list[MockOpenD]] = {}  # servers of cases that ran together, by configuration
         self.shared: dict[str, Any] = {}
+        self._answered = False  # some driver process of the run has answered a request
 
     # -- resources ----------------------------------------------------------------
     def server(self, name: str) -> MockOpenD:
@@ -139,27 +148,31 @@ class Suite:
             case.func(ctx)
             result.message = "requirement met"
         except CaseFailure as exc:
-            result.verdict, result.message = Verdict.FAILED, exc.message
-            result.expected, result.actual = exc.expected, exc.actual
+            _failed(result, [exc])
+        except BaseExceptionGroup as group:  # Hypothesis found several distinct failures
+            _failed(result, _flatten(group))
         except NonStrict as exc:
             result.verdict, result.message = Verdict.NON_STRICT, str(exc)
         except Informational as exc:
             result.verdict, result.message = Verdict.INFORMATIONAL, str(exc)
         except UnsupportedOp as exc:
             result.verdict, result.message = Verdict.UNSUPPORTED, str(exc)
-        except ClientGone as exc:
-            result.verdict, result.message = Verdict.FAILED, str(exc.cause)
-            result.actual = ctx.client.stderr_tail or None
-            ctx.restart_client()
-        except (ClientHung, ClientDied) as exc:
-            result.verdict, result.message = Verdict.FAILED, str(exc)
+        except (ClientGone, ClientHung, ClientDied) as exc:
+            cause = exc.cause if isinstance(exc, ClientGone) else exc
+            if not self._answered and not ctx.client.answered and isinstance(cause, ClientDied):
+                raise DriverCannotStart(_cannot_start(cause, ctx.client)) from None
+            result.verdict, result.message = Verdict.FAILED, str(cause)
             result.actual = ctx.client.stderr_tail or None
             ctx.restart_client()
         except Exception as exc:  # a check that blew up is a failure of the client's answer
             result.verdict, result.message = Verdict.FAILED, f"{exc.__class__.__name__}: {exc}"
+        self._answered = self._answered or ctx.client.answered or client.answered
         result.seconds = time.monotonic() - t0
-        result.example = _jsonable(ctx.example)
-        result.wire = [e.to_dict() for e in srv.journal.entries(lambda e: e.seq > ctx.start_seq)][-60:]
+        if result.example is None:
+            result.example = _jsonable(ctx.example)
+        mine = srv.journal.entries(lambda e: e.seq > ctx.start_seq)
+        result.connections = len({e.conn_id for e in mine})
+        result.wire = [e.to_dict() for e in mine[-60:]]
         result.calls = ctx.client.calls[n_calls:][-60:] if ctx.client is client else ctx.client.calls[-60:]
         if result.verdict is Verdict.FAILED:
             result.replay = self.replay_command(case)
@@ -169,8 +182,7 @@ class Suite:
 
     def run(self, cases: list[Case] | None = None, on_result: Callable[[Result], None] | None = None) -> list[Result]:
         chosen = cases if cases is not None else ordered()
-        # run each server's cases together, in their order (wire checks last)
-        plan = [c for name in SERVERS for c in sorted(chosen, key=lambda c: (c.order, c.id)) if c.server == name]
+        plan = run_order(chosen, list(SERVERS))
         results: list[Result] = []
         done = set()
         for case in plan:
@@ -182,7 +194,7 @@ class Suite:
                 results.append(r)
                 if on_result is not None:
                     on_result(r)
-        return sorted(results, key=lambda r: [int(p) for p in r.case.id.split(".")])
+        return sorted(results, key=lambda r: case_key(r.case.id))
 
     def _run_together(self, group: list[Case]) -> list[Result]:
         """The first case on the shared server and client, the others each alone, all at once."""
@@ -191,6 +203,8 @@ class Suite:
         def run(case: Case, alone: bool) -> None:
             try:
                 out[case.id] = self._run_alone(case) if alone else self.run_case(case)
+            except DriverCannotStart as exc:
+                out[case.id] = Result(case, Verdict.FAILED, message=str(exc), seed=self.seed)
             except BaseException as exc:  # a server or client that could not start: this case fails, the run goes on
                 out[case.id] = Result(case, Verdict.FAILED, message=f"{type(exc).__name__}: {exc}", seed=self.seed)
 
@@ -225,6 +239,47 @@ def exit_code(results: list[Result]) -> int:
     return 1 if any(r.outcome == FAILED for r in results) else 0
 
 
+def _failed(result: Result, failures: list[CaseFailure]) -> None:
+    """Every distinct failure, each with its own example; the first is the case's message."""
+    result.verdict = Verdict.FAILED
+    result.failures = [
+        Failure(f.message, _jsonable(f.expected), _jsonable(f.actual), _jsonable(f.example)) for f in failures
+    ]
+    first = result.failures[0]
+    result.expected, result.actual = first.expected, first.actual
+    if first.example is not None:
+        result.example = first.example
+    if len(failures) == 1:
+        result.message = first.message
+    else:
+        result.message = f"{len(failures)} distinct failures: " + " | ".join(
+            f"({i}) {f.message}" for i, f in enumerate(result.failures, 1)
+        )
+
+
+def _flatten(group: BaseExceptionGroup) -> list[CaseFailure]:
+    """The CaseFailures of an exception group; anything else in it is raised."""
+    out: list[CaseFailure] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            out.extend(_flatten(exc))
+        elif isinstance(exc, CaseFailure):
+            out.append(exc)
+        elif isinstance(exc, Exception):
+            out.append(CaseFailure(f"{exc.__class__.__name__}: {exc}"))
+        else:
+            raise exc
+    return out
+
+
+def _cannot_start(cause: ClientDied, client: ClientProcess) -> str:
+    code = None if client.proc is None else client.proc.poll()
+    how = f"it exited with code {code}" if code is not None else str(cause)
+    tail = [line.strip() for line in client.stderr_tail.splitlines() if line.strip()]
+    said = f": {tail[-1][:300]}" if tail else ""
+    return f"the driver could not start ({how} before answering a request){said}"
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -235,4 +290,4 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-__all__ = ["CASES", "SERVERS", "Suite", "exit_code", "select"]
+__all__ = ["CASES", "SERVERS", "DriverCannotStart", "Suite", "exit_code", "select"]

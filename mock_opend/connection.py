@@ -209,7 +209,7 @@ class Processor:
             pushes = ()
             entry.error = E.INTERNAL.name
 
-        fault = gw.faults.take(proto_id, self.session.conn_id)
+        fault = gw.faults.take(proto_id, self.session.conn_id, _continuation(entry))
         cache = None if fault is not None or reuse is None else (*reuse, state)
         if fault is not None and fault.kind == "error":
             message = error_message(
@@ -420,6 +420,17 @@ def _recording(call: Any, *args: Any, **kwargs: Any) -> str:
     except Exception as exc:
         logging.getLogger("mock_opend.record").exception("recording failed")
         return f"not recorded: {type(exc).__name__}: {exc}"
+
+
+def _continuation(entry: JournalEntry) -> bool:
+    """Whether a request carries a page key (a fault may match only those)."""
+    c2s = getattr(entry.request, "c2s", None)
+    if c2s is None:
+        return False
+    try:
+        return c2s.HasField("nextPageKey")
+    except ValueError:  # a protocol without page keys
+        return False
 
 
 def apply_fault(fault: Fault | None, out: bytes, corrupt: slice) -> tuple[list[Action], bool]:

@@ -38,7 +38,7 @@ def served_rows(config: Config, query: Query) -> list[Row]:
 
 def gateway_rows(gw: Gateway, query: Query) -> list[Row]:
     """The same, from a running gateway (its caches, its clock), at any page size."""
-    service = StatisticService(gw.dataset, gw.page_keys, 1000, gw.config.span_policy)
+    service = StatisticService(gw.dataset, gw.page_keys, 1000, gw.statistics.span_policy)
     req = OptionMarketStatisticRequest()
     c2s = req.c2s
     c2s.optionMarket, c2s.dataType = int(query.market), int(query.data_type)

@@ -1,7 +1,9 @@
 """Injected faults: what the server does instead of (or to) a normal reply.
 
-A fault matches requests by proto id (default 3301; ``null`` = any) and
-optionally by connection, and lasts for the next ``count`` matching requests or
+A fault matches requests by proto id (default 3301; ``null`` = any),
+optionally by connection and by page (``first``: requests without a page key,
+``next``: continuations carrying one, so a client's paging loop can meet a fault
+on a later page), and lasts for the next ``count`` matching requests or
 for ``duration`` wall-clock seconds.  Kinds:
 
 - ``latency``     the reply is sent ``latency_ms`` later (later replies queue behind it)
@@ -24,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 KINDS: Final = ("latency", "no_reply", "reset", "truncate", "corrupt_sha1", "error")
+PAGES: Final = ("first", "next")
 
 
 class FaultError(ValueError):
@@ -36,6 +39,7 @@ class Fault:
     kind: str
     proto_id: int | None = 3301
     conn_id: int | None = None
+    page: str | None = None  # "first" | "next" | None (any request)
     count: int | None = 1  # None: unlimited until the duration ends or it is deleted
     duration: float | None = None  # seconds
     latency_ms: float = 0.0
@@ -46,9 +50,11 @@ class Fault:
     applied: int = 0
     created: float = field(default_factory=time.monotonic)
 
-    def matches(self, proto_id: int, conn_id: int) -> bool:
-        return (self.proto_id is None or self.proto_id == proto_id) and (
-            self.conn_id is None or self.conn_id == conn_id
+    def matches(self, proto_id: int, conn_id: int, continuation: bool = False) -> bool:
+        return (
+            (self.proto_id is None or self.proto_id == proto_id)
+            and (self.conn_id is None or self.conn_id == conn_id)
+            and (self.page is None or (self.page == "next") == continuation)
         )
 
     def expired(self, mono: float) -> bool:
@@ -66,6 +72,7 @@ _FIELDS: Final = {
     "kind": str,
     "proto_id": (int, type(None)),
     "conn_id": (int, type(None)),
+    "page": (str, type(None)),
     "count": (int, type(None)),
     "duration": (int, float, type(None)),
     "duration_seconds": (int, float, type(None)),
@@ -134,6 +141,8 @@ class FaultPlan:
         kind = spec.get("kind")
         if kind not in KINDS:
             raise FaultError(f"fault kind must be one of {', '.join(KINDS)}, got {_show(kind)}")
+        if spec.get("page") is not None and spec["page"] not in PAGES:
+            raise FaultError(f"fault field 'page' must be one of {', '.join(PAGES)} or null, got {_show(spec['page'])}")
         if "duration_seconds" in spec:
             spec["duration"] = spec.pop("duration_seconds")
         if "duration" in spec and spec["duration"] is not None and "count" not in spec:
@@ -159,15 +168,16 @@ class FaultPlan:
         """Whether any fault is planned (expired ones included until the next take)."""
         return bool(self._faults)
 
-    def take(self, proto_id: int, conn_id: int) -> Fault | None:
-        """The first active fault matching a request, counted as applied."""
+    def take(self, proto_id: int, conn_id: int, continuation: bool = False) -> Fault | None:
+        """The first active fault matching a request (``continuation``: it carries
+        a page key), counted as applied."""
         if not self._faults:
             return None
         mono = time.monotonic()
         with self._lock:
             self._faults = [f for f in self._faults if not f.expired(mono)]
             for f in self._faults:
-                if f.matches(proto_id, conn_id):
+                if f.matches(proto_id, conn_id, continuation):
                     f.applied += 1
                     return f
         return None

@@ -121,6 +121,8 @@ class Gateway:
         self.journal = Journal(config.journal_size, config.journal_max_bytes)
         self.rate_limiter = RateLimiter(parse_rate(config.rate_limit), config.rate_limit_scope)
         self.faults = FaultPlan()
+        # the connections open now (ids), for a test or the kit asking whether a client kept its session
+        self.open_conn_ids: set[int] = set()
         self.replies = ReplyCache()
         self.warm_up_state = "not run"  # running | done | failed: serve warms up after its ready line
         self.request_log = RequestLog()
@@ -160,7 +162,9 @@ class Gateway:
         self.config.lang = lang
 
     def new_session(self, transport: str = "tcp") -> Session:
-        return Session(next(_CONN_IDS), transport)
+        session = Session(next(_CONN_IDS), transport)
+        self.open_conn_ids.add(session.conn_id)
+        return session
 
     def now(self) -> datetime:
         return self.clock.now_datetime()
@@ -201,6 +205,7 @@ class Gateway:
             id(stats),
             stats.page_size,
             stats.span_policy,
+            stats.empty_first_page,
             id(stats.keys),
         )
 
@@ -215,6 +220,7 @@ class Gateway:
         return proto_id not in SESSION_PROTOS and (self.stubs.has(proto_id) or self.relays(proto_id))
 
     def connection_closed(self, session: Session) -> None:
+        self.open_conn_ids.discard(session.conn_id)
         self.rate_limiter.forget(session.conn_id)
         if self.recorder is not None:
             self.recorder.connection_closed(session.conn_id)

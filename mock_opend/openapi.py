@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
-from .faults import KINDS
+from .faults import KINDS, PAGES
 
 INT32 = {"type": "integer", "minimum": -(1 << 31), "maximum": (1 << 31) - 1}
 UINT32 = {"type": "integer", "minimum": 0, "maximum": (1 << 32) - 1}
@@ -136,6 +136,7 @@ SCHEMAS: dict[str, Any] = {
         kind={"type": "string", "enum": list(KINDS)},
         proto_id={**UINT32, "nullable": True},
         conn_id={**UINT64, "nullable": True},
+        page={"type": "string", "enum": list(PAGES), "nullable": True},
         count={**NULLABLE_INT, "minimum": 1},
         duration={"type": "number", "nullable": True},
         latency_ms={"type": "number"},
@@ -150,6 +151,12 @@ SCHEMAS: dict[str, Any] = {
         kind={"type": "string", "enum": list(KINDS)},
         proto_id={**UINT32, "nullable": True, "description": "default 3301; null = any"},
         conn_id={**UINT64, "nullable": True},
+        page={
+            "type": "string",
+            "enum": list(PAGES),
+            "nullable": True,
+            "description": "first: requests without a page key; next: continuations; null = any",
+        },
         count={"type": "integer", "minimum": 1, "maximum": 1_000_000_000, "nullable": True},
         duration_seconds={
             "type": "number",

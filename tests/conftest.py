@@ -341,3 +341,19 @@ def node_raw_client(js_env: Path) -> Path:
     src = ROOT / "examples" / "node-raw-client"
     target = install_npm_project(ROOT / ".cache" / "node-raw-client", list(src.iterdir()))
     return target / "client.mjs"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The mutation table of tests/test_kit_zoo.py: each broken driver, its kind,
+    the case that must fail it and the verdict it got (xdist carries the rows)."""
+    rows = []
+    for reports in terminalreporter.stats.values():
+        for rep in reports:
+            for name, value in getattr(rep, "user_properties", []) or []:
+                if name == "zoo" and getattr(rep, "when", "") == "call":
+                    rows.append(json.loads(value))
+    if not rows:
+        return
+    terminalreporter.section("what the conformance kit catches (tests/test_kit_zoo.py)")
+    for driver, kind, case, verdict, message in sorted(rows, key=lambda r: (r[1], r[0])):
+        terminalreporter.write_line(f"{driver:<30} {kind:<18} {case:>4}  {verdict:<10} {message[:90]}")

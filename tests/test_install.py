@@ -89,7 +89,7 @@ def test_plain_install_gives_working_console_scripts_and_leaves_other_projects_a
         timeout=120,
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
-    assert "2 passed, 0 failed, 0 skipped" in ran.stdout
+    assert "2 passed (2 OK), 0 failed, 0 skipped" in ran.stdout
     _unrelated_session_passes(bin_, tmp_path)  # with mock-opend merely installed
 
 

@@ -134,7 +134,16 @@ class RawPythonDriver(Driver):
         if self.sock is None:
             self.connect()  # recover from a dropped connection on the next call
         req = OptionMarketStatisticRequest()
-        c = req.c2s
+        self.fill(req.c2s, query)
+        rsp = OptionMarketStatisticResponse.FromString(self.request(3301, req.SerializeToString()))
+        if rsp.retType != 0:
+            raise ClientError(rsp.retMsg or f"retType {rsp.retType}")
+        rows = [self.row(i) for i in rsp.s2c.statisticList]
+        key = bytes(rsp.s2c.nextPageKey) if rsp.s2c.HasField("nextPageKey") else None
+        return Page(rows, key)
+
+    def fill(self, c: Any, query: Query) -> None:
+        """The request's c2s for a query."""
         try:
             c.optionMarket = int(parse_market(query.option_market))
             c.dataType = int(parse_data_type(query.data_type))
@@ -144,12 +153,6 @@ class RawPythonDriver(Driver):
         c.endTime = query.end_time or ""
         if query.page_req_key is not None:
             c.nextPageKey = query.page_req_key
-        rsp = OptionMarketStatisticResponse.FromString(self.request(3301, req.SerializeToString()))
-        if rsp.retType != 0:
-            raise ClientError(rsp.retMsg or f"retType {rsp.retType}")
-        rows = [self.row(i) for i in rsp.s2c.statisticList]
-        key = bytes(rsp.s2c.nextPageKey) if rsp.s2c.HasField("nextPageKey") else None
-        return Page(rows, key)
 
     def row(self, item: Any) -> dict[str, Any]:
         return {

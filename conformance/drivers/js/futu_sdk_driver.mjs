@@ -13,8 +13,16 @@ let ws = null;
 // only as an own property — `item.ratio ?? null` would turn "no ratio" into 0.
 const has = (msg, field) => Object.prototype.hasOwnProperty.call(msg, field);
 
+// The SDK's stop() only unregisters push callbacks: the WebSocket stays open (and
+// the server keeps the session). Closing it takes the base object's close().
+function shut() {
+  if (!ws) return;
+  ws.stop();
+  if (ws.websock) ws.websock.close();
+}
+
 function login() {
-  if (ws) ws.stop();
+  shut();
   ws = new ftWebsocket();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no login within 20 s")), 20000);
@@ -60,7 +68,7 @@ async function handle(req) {
       return { ret: 0, rows: all };
     }
     case "reconnect": await login(); return { ret: 0 };
-    case "close": if (ws) ws.stop(); return { ret: 0 };
+    case "close": shut(); return { ret: 0 };
     default: return { unsupported: true };
   }
 }
