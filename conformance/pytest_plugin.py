@@ -47,14 +47,10 @@ class ConformanceItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from .suite import DriverCannotStart
         from .verdicts import FAILED, SKIPPED, Verdict
 
         suite: Suite = self.config.stash[_SUITE]
-        try:
-            result = suite.run_case(self.case)
-        except DriverCannotStart as exc:
-            pytest.fail(str(exc), pytrace=False)
+        result = suite.run_case(self.case)
         self.user_properties.append(("verdict", result.verdict.value))
         self.user_properties.append(("level", self.case.level))
         if result.outcome == SKIPPED:

@@ -61,6 +61,9 @@ class Suite:
         self._side: dict[str, list[MockOpenD]] = {}  # servers of cases that ran together, by configuration
         self.shared: dict[str, Any] = {}
         self._answered = False  # some driver process of the run has answered a request
+        # run() stops at once when the driver cannot start; a single case (run_case, the
+        # pytest plugin) gets the verdict FAILED instead
+        self._stop_if_cannot_start = False
 
     # -- resources ----------------------------------------------------------------
     def server(self, name: str) -> MockOpenD:
@@ -159,7 +162,12 @@ class Suite:
             result.verdict, result.message = Verdict.UNSUPPORTED, str(exc)
         except (ClientGone, ClientHung, ClientDied) as exc:
             cause = exc.cause if isinstance(exc, ClientGone) else exc
-            if not self._answered and not ctx.client.answered and isinstance(cause, ClientDied):
+            if (
+                self._stop_if_cannot_start
+                and not self._answered
+                and not ctx.client.answered
+                and isinstance(cause, ClientDied)
+            ):
                 raise DriverCannotStart(_cannot_start(cause, ctx.client)) from None
             result.verdict, result.message = Verdict.FAILED, str(cause)
             result.actual = ctx.client.stderr_tail or None
@@ -182,6 +190,7 @@ class Suite:
 
     def run(self, cases: list[Case] | None = None, on_result: Callable[[Result], None] | None = None) -> list[Result]:
         chosen = cases if cases is not None else ordered()
+        self._stop_if_cannot_start = True
         plan = run_order(chosen, list(SERVERS))
         results: list[Result] = []
         done = set()

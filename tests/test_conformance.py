@@ -259,11 +259,20 @@ def test_every_output_reports_an_optional_failure_the_same_way(tmp_path: Path) -
 
 
 def test_a_hanging_or_dying_client_is_failed_not_waited_for(tmp_path: Path) -> None:
+    """A driver that answered once and then dies fails its case (one that dies
+    before answering anything cannot start: test_kit_reports.py)."""
     driver = tmp_path / "dies.py"
-    driver.write_text("import sys\nsys.stdin.readline()\nsys.exit(3)\n")
+    driver.write_text(
+        "import json, sys\n"
+        "req = json.loads(sys.stdin.readline())\n"
+        "print(json.dumps({'id': req['id'], 'ret': 0, 'rows': [], 'page_req_key': None}), flush=True)\n"
+        "sys.stdin.readline()\nsys.exit(3)\n"
+    )
     with Suite([sys.executable, str(driver)], seed=1) as suite:
-        (r,) = suite.run(select("3.3"))
-    assert r.verdict is Verdict.FAILED and "exited with code 3" in r.message
+        results = suite.run(select("3.3,5.3"))
+    verdicts = {r.case.id: (r.verdict, r.message) for r in results}
+    assert verdicts["3.3"][0] is Verdict.OK
+    assert verdicts["5.3"][0] is Verdict.FAILED and "exited with code 3" in verdicts["5.3"][1]
 
 
 def test_list_and_bad_arguments() -> None:
@@ -286,8 +295,8 @@ def test_cases_are_collectable_by_pytest(pytester: pytest.Pytester) -> None:
     """A client project adds the kit to its own suite with --opend-client."""
     pytester.makepyfile("def test_own():\n    assert True\n")
     ok = pytester.runpytest_subprocess("--opend-client", "raw-python", "--opend-cases", "3.3,5", "--opend-seed", "2")
-    ok.assert_outcomes(passed=5)
-    ok.stdout.fnmatch_lines(["*5 passed*"])
+    ok.assert_outcomes(passed=7)
+    ok.stdout.fnmatch_lines(["*7 passed*"])
     bad_cmd = f"{sys.executable} {DRIVERS / 'sorts_ascending.py'}"
     bad = pytester.runpytest_subprocess("--opend-client", bad_cmd, "--opend-cases", "3.1", "-p", "no:cacheprovider")
     bad.assert_outcomes(passed=1, failed=1)
