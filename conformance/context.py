@@ -194,18 +194,27 @@ class CaseContext:
             raise NonStrict("; ".join(lenient))
 
     @contextmanager
-    def rate_limit(self, limit: int = REAL_LIMIT[0], window: float = REAL_LIMIT[1]) -> Iterator[None]:
+    def rate_limit(
+        self, limit: int = REAL_LIMIT[0], window: float = REAL_LIMIT[1], *, sliding: bool = False
+    ) -> Iterator[None]:
         """The server's 3301 first-page limit inside the block (OpenD's real 60 per
-        30 s by default), from an empty window."""
+        30 s by default), from an empty window.  ``sliding``: the mock clock runs in
+        real time inside the block, so the window slides and a client that waits
+        it out is answered (the kit's clock is otherwise frozen)."""
         from mock_opend.rate_limit import RateSpec
 
         limiter = self.server.rate_limiter
-        old = limiter.spec
+        clock = self.server.clock
+        old, instant = limiter.spec, clock.now_datetime()
         limiter.spec = RateSpec(limit, window)
         limiter.reset()
+        if sliding:
+            clock.set(instant, tick=True)
         try:
             yield
         finally:
+            if sliding:
+                clock.set(instant, tick=False)
             limiter.spec = old
             limiter.reset()
 
@@ -274,6 +283,10 @@ class CaseContext:
         if diff is not None:
             raise CaseFailure(f"{what}: {diff.message}", expected=diff.expected, actual=diff.actual)
 
+    def rate_limited(self) -> bool:
+        """Whether the server refused a request of the last call for the rate limit."""
+        return any(e.error == RATE_LIMITED for e in self.call_entries())
+
     def excuse(self, reply: dict[str, Any]) -> str | None:
         """Why an error reply to a valid query is right, if the journal shows a
         reason: an injected fault or the rate limit on one of the call's requests."""
@@ -324,6 +337,8 @@ class CaseContext:
         journal excuses (then there is nothing to compare)."""
         if reply.get("ret") != 0 and self.excuse(reply) is not None:
             return
+        if reply.get("ret") == 0 and not self.call_entries():
+            raise CaseFailure(f"{what}: success without asking the server", expected="3301 requests", actual=reply)
         self.expect_rows(self.expect_success(reply, what), self.truth(*q), what)
 
     @staticmethod

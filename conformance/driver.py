@@ -116,7 +116,7 @@ class Driver:
     def _dispatch(self, op: str, req: dict[str, Any]) -> dict[str, Any]:
         if op == "get_option_market_statistic":
             key = req.get("page_req_key")
-            page = self.get_option_market_statistic(_query(req, base64.b64decode(key) if key else None))
+            page = self.get_option_market_statistic(_query(req, None if key is None else base64.b64decode(key)))
             return {
                 "ret": 0,
                 "rows": page.rows,

@@ -93,12 +93,14 @@ def field_problems(asked: Asked, entry: JournalEntry) -> list[str]:
     out = []
     want = MARKET_WIRE.get(asked.market)
     if not c2s.HasField("optionMarket"):
-        out.append(f"asked {asked.market}, sent no optionMarket")
+        if asked.market != "N/A":  # an unknown market may be left out
+            out.append(f"asked {asked.market}, sent no optionMarket")
     elif want is not None and c2s.optionMarket != want:
         out.append(f"asked {asked.market} ({want}), sent {_named(_MARKET_NAME, c2s.optionMarket)}")
     want = TYPE_WIRE.get(asked.data_type)
     if not c2s.HasField("dataType"):
-        out.append(f"asked {asked.data_type}, sent no dataType")
+        if asked.data_type != "N/A":
+            out.append(f"asked {asked.data_type}, sent no dataType")
     elif want is not None and c2s.dataType != want:
         out.append(f"asked {asked.data_type} ({want}), sent {_named(_TYPE_NAME, c2s.dataType)}")
     for name, asked_day, text in (("begin", asked.begin, c2s.beginTime), ("end", asked.end, c2s.endTime)):
@@ -145,7 +147,8 @@ def check_paging_call(asked: Asked, entries: list[JournalEntry]) -> None:
     first = entries[0]
     if key_of(first) is not None:
         raise _fail(
-            "the first page carries a page key (a first page carries none; is a key from an earlier query reused?)",
+            "the call's first request carries a page key: no first page was asked for (a key from an earlier "
+            "query reused, or a first page answered from a cache?)",
             asked,
             first,
         )

@@ -36,7 +36,16 @@ def normalise(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dates(rows: list[dict[str, Any]]) -> list[Any]:
-    return [r.get("time") for r in rows]
+    """The rows' dates, as hashable values whatever a client sent."""
+    return [_hashable(r.get("time")) for r in rows]
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 def _plural(n: int, word: str) -> str:
@@ -53,8 +62,8 @@ def difference(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> RowDiff
     gd, wd = _dates(mine), _dates(want)
     if gd != wd:
         gs, ws = set(gd), set(wd)
-        missing = [r for r in want if r["time"] not in gs]
-        extra = [r for r in mine if r["time"] not in ws]
+        missing = [r for r in want if _hashable(r["time"]) not in gs]
+        extra = [r for r in mine if _hashable(r["time"]) not in ws]
         repeated = sorted((d for d, n in Counter(gd).items() if n > 1), key=str, reverse=True)
         parts = []
         if len(got) != len(want):

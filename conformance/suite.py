@@ -148,12 +148,18 @@ class Suite:
         result = Result(case, Verdict.OK, seed=self.seed)
         t0 = time.monotonic()
         try:
-            case.func(ctx)
+            try:
+                case.func(ctx)
+            except BaseExceptionGroup as group:  # Hypothesis found several distinct failures
+                gone = _leaves(group, ClientGone)
+                if gone:
+                    raise gone[0] from None
+                raise _Failures(group) from None
             result.message = "requirement met"
         except CaseFailure as exc:
             _failed(result, [exc])
-        except BaseExceptionGroup as group:  # Hypothesis found several distinct failures
-            _failed(result, _flatten(group))
+        except _Failures as exc:
+            _failed(result, exc.failures, flaky=exc.flaky)
         except NonStrict as exc:
             result.verdict, result.message = Verdict.NON_STRICT, str(exc)
         except Informational as exc:
@@ -248,8 +254,33 @@ def exit_code(results: list[Result]) -> int:
     return 1 if any(r.outcome == FAILED for r in results) else 0
 
 
-def _failed(result: Result, failures: list[CaseFailure]) -> None:
-    """Every distinct failure, each with its own example; the first is the case's message."""
+class _Failures(Exception):
+    """The CaseFailures of an exception group (anything else in it, as a CaseFailure)."""
+
+    def __init__(self, group: BaseExceptionGroup) -> None:
+        super().__init__(str(group))
+        from hypothesis.errors import FlakyFailure
+
+        self.flaky = isinstance(group, FlakyFailure)
+        self.failures = [
+            e if isinstance(e, CaseFailure) else CaseFailure(f"{e.__class__.__name__}: {e}")
+            for e in _leaves(group, BaseException)
+        ]
+
+
+def _leaves(group: BaseExceptionGroup, kind: type[BaseException]) -> list[Any]:
+    out: list[Any] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            out.extend(_leaves(exc, kind))
+        elif isinstance(exc, kind):
+            out.append(exc)
+    return out
+
+
+def _failed(result: Result, failures: list[CaseFailure], flaky: bool = False) -> None:
+    """Every distinct failure, each with its own example; the first is the case's message.
+    ``flaky``: the failure did not happen again when Hypothesis replayed it."""
     result.verdict = Verdict.FAILED
     result.failures = [
         Failure(f.message, _jsonable(f.expected), _jsonable(f.actual), _jsonable(f.example)) for f in failures
@@ -264,21 +295,8 @@ def _failed(result: Result, failures: list[CaseFailure]) -> None:
         result.message = f"{len(failures)} distinct failures: " + " | ".join(
             f"({i}) {f.message}" for i, f in enumerate(result.failures, 1)
         )
-
-
-def _flatten(group: BaseExceptionGroup) -> list[CaseFailure]:
-    """The CaseFailures of an exception group; anything else in it is raised."""
-    out: list[CaseFailure] = []
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            out.extend(_flatten(exc))
-        elif isinstance(exc, CaseFailure):
-            out.append(exc)
-        elif isinstance(exc, Exception):
-            out.append(CaseFailure(f"{exc.__class__.__name__}: {exc}"))
-        else:
-            raise exc
-    return out
+    if flaky:
+        result.message = f"flaky (it did not fail again when replayed, so replay may pass): {result.message}"
 
 
 def _cannot_start(cause: ClientDied, client: ClientProcess) -> str:

@@ -165,6 +165,13 @@ ZOO = [
     Mutant("bad_sha1", "wire", "1.2", "malformed", "request SHA-1 over the wrong bytes"),
     Mutant("reuses_serials", "wire", "1.3", "reused serial", "every request has the same serial"),
     Mutant("no_keepalive", "wire", "1.4", "no KeepAlive", "never sends KeepAlive"),
+    Mutant(
+        "keepalive_not_restarted_after_recovery",
+        "wire",
+        "1.4",
+        "opened by itself after a reset",
+        "KeepAlive not restarted when it reconnects by itself",
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, i
 from mock_opend.rate_limit import RateSpec
 
 from ..context import CaseContext
+from ..intent import LOST
 from ..registry import case
 from ..verdicts import CaseFailure
 from .common import check_page, queries
@@ -38,6 +39,7 @@ def stateful(ctx: CaseContext) -> None:
             ctx.server.clock.set(clock0)
             ctx.server.faults.remove()
             ctx.server.gateway.set_data_profile("realistic")
+            ctx.ensure_fresh_session()  # no client state carried over from the last run
             self.key: tuple[tuple[str, str, str, str], str] | None = None
             self.steps: list[Any] = []
             ctx.example = self.steps
@@ -50,7 +52,11 @@ def stateful(ctx: CaseContext) -> None:
                 exc.example = list(self.steps)
                 raise
             nk = reply.get("page_req_key") if reply.get("ret") == 0 else None
-            self.key = (q, nk) if nk else None
+            self.key = (q, nk) if nk is not None else None
+            if any(e.extra.get("fault") in LOST for e in ctx.call_entries()):
+                # recovering from a damaged reply by itself is 8.7's (optional) question, not this case's
+                ctx.ensure_fresh_session()
+                self.key = None
 
         @rule(q=queries())
         def first_page(self, q: tuple[str, str, str, str]) -> None:
