@@ -356,4 +356,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     terminalreporter.section("what the conformance kit catches (tests/test_kit_zoo.py)")
     for driver, kind, case, verdict, message in sorted(rows, key=lambda r: (r[1], r[0])):
-        terminalreporter.write_line(f"{driver:<30} {kind:<18} {case:>4}  {verdict:<10} {message[:90]}")
+        terminalreporter.write_line(f"{driver:<40} {kind:<18} {case:>4}  {verdict:<10} {message[:90]}")
