@@ -5,14 +5,15 @@ Every successful reply relayed from the upstream becomes a stub file
 rows of ``DIR/fixtures/option_market_statistic.csv``, the fixture format
 ``--fixtures`` loads, so an offline run serves the same rows byte for byte.
 
-Secrets never reach a file: fields named like account, user or connection ids
-and keys (``stubs.DEFAULT_REDACT`` plus the user's ``record_redact``) are
-replaced by placeholders and left out of matching, and so is any value equal
-to an id or key of the live links (the upstream's connID and loginUserID, its
-AES key, the client's connID) whatever field carries it.  A body of a protocol
-whose shape mock-opend does not know cannot be checked field by field: it is
-recorded only for quote protocols (``Qot_*``), and only when none of those
-values occurs in its bytes.
+Secrets never reach a file (``redact``): fields named like account, user or
+connection ids (``stubs.DEFAULT_REDACT`` plus the user's ``record_redact``) or
+like credentials (key, token, secret, sign…: deny by default) are replaced by
+placeholders and left out of matching, and so is the live links' every id and
+key (the upstream's connID and loginUserID, its AES key, the client's connID)
+in any encoding, when it is long enough to be told apart from ordinary values.
+A body of a protocol whose shape mock-opend does not know cannot be checked
+field by field: it is recorded only for quote protocols (``Qot_*``), and only
+when none of those values occurs in its bytes, in any encoding.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ from typing import Any
 
 from .body import BodyError, decode_body
 from .dataset import make_row
-from .dataset import varint as _varint
 from .fixtures import COLUMNS, INT64_MAX
 from .markets import EXCHANGE_OF, DataType, OptionMarket
 from .messages import OptionMarketStatisticResponse
 from .proto_ids import message_types, name_of
+from .redact import Secrets, scrub
 from .stubs import (
     DEFAULT_REDACT,
     MAX_PUSHES,
@@ -48,11 +49,9 @@ from .stubs import (
     StubError,
     StubStore,
     body_of,
-    strip_fields,
     stub_file_json,
     stub_from_json,
     stub_id,
-    touched,
 )
 from .trading_calendar import HK_CALENDAR_START, calendar_for
 
@@ -111,40 +110,6 @@ class Recorder:
             for row in read_fixture_file(fixture):
                 self._rows[(row.market, row.data_type, row.day)] = (row.call, row.put)
 
-    # -- secrets ---------------------------------------------------------------------------
-    def _scrub(self, doc: Any, secrets: Iterable[str | int]) -> tuple[Any, list[str]]:
-        doc = strip_fields(doc, self.redact, replace=True)
-        values = {str(v) for v in secrets if v not in (None, "", 0)}
-        hits: list[str] = []
-
-        def walk(node: Any, path: str) -> Any:
-            if isinstance(node, dict):
-                return {k: walk(v, f"{path}.{k}" if path else k) for k, v in node.items()}
-            if isinstance(node, list):
-                return [walk(v, path) for v in node]
-            if not isinstance(node, bool) and str(node) in values:
-                hits.append(path.rsplit(".", 1)[-1])
-                return "0" if isinstance(node, str) and node.isdigit() else 0 if isinstance(node, int) else "REDACTED"
-            if isinstance(node, str):  # an id inside a longer text ("user 987654321012")
-                for value in values:
-                    if len(value) >= 6 and value in node:
-                        hits.append(path.rsplit(".", 1)[-1])
-                        node = node.replace(value, "REDACTED")
-            return node
-
-        return walk(doc, ""), hits
-
-    def _raw_unsafe(self, data: bytes, secrets: Iterable[str | int]) -> bool:
-        for value in secrets:
-            if value in (None, "", 0):
-                continue
-            if isinstance(value, int):
-                if value > 0 and _varint(value) in data and value >= 1 << 14:
-                    return True
-            elif value.encode() in data:
-                return True
-        return False
-
     # -- exchanges -------------------------------------------------------------------------
     def exchange(
         self,
@@ -159,7 +124,7 @@ class Recorder:
         now: float,
     ) -> str:
         """Record one relayed request and its successful reply; what was done."""
-        secrets = tuple(secrets)
+        sec = Secrets.of(secrets)
         if proto_id == 3301:
             return self.statistics(fmt, reply)
         raw = hashlib.sha1(b"%d:%d:" % (proto_id, fmt) + request + b"\0" + reply).digest()
@@ -179,15 +144,15 @@ class Recorder:
         if unsafe:
             return self._skip(unsafe)
         if req.raw is not None or rep.raw is not None:
-            if self._raw_unsafe(request, secrets) or self._raw_unsafe(reply, secrets):
-                return self._skip(f"{name_of(proto_id)} ({proto_id}): not recorded, its bytes hold an id or key")
+            how = sec.in_bytes(request) or sec.in_bytes(reply)
+            if how:
+                why = f"{name_of(proto_id)} ({proto_id}): not recorded, its bytes hold an id or key ({how})"
+                return self._skip(why)
         else:
-            touched_rules = touched(req.doc, self.redact)
-            req_doc, hits = self._scrub(req.doc, secrets)
-            rep_doc, rep_hits = self._scrub(rep.doc, secrets)
-            ignore += touched_rules + hits
-            redacted = sorted({*touched_rules, *hits, *touched(rep.doc, self.redact), *rep_hits})
-            req, rep = Body(doc=req_doc), Body(doc=rep_doc)
+            a, b = scrub(req.doc, self.redact, sec), scrub(rep.doc, self.redact, sec)
+            ignore += a.ignore
+            redacted = [*(f"request {p}" for p in a.redacted), *(f"reply {p}" for p in b.redacted)]
+            req, rep = Body(doc=a.doc), Body(doc=b.doc)
         doc: dict[str, Any] = {
             "id": stub_id(proto_id, req),
             "proto_id": proto_id,
@@ -218,7 +183,9 @@ class Recorder:
             self.stats.stubs += 1
             self._same[stub.id] = same
             self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING, raw)
-        return f"recorded as stub {stub.id}" + (f" (redacted: {', '.join(redacted)})" if redacted else "")
+        shown = ", ".join(dict.fromkeys(redacted))
+        said = f"recorded as stub {stub.id}" + (f" (redacted: {shown})" if redacted else "")
+        return f"{said}; {sec.note}" if sec.note else said
 
     @staticmethod
     def _unknown_shape(proto_id: int) -> str:
@@ -254,12 +221,13 @@ class Recorder:
                 rep = body_of(proto_id, "reply", fmt, body)
             except BodyError as exc:
                 return f"not recorded: the push does not decode ({exc})"
+            sec = Secrets.of(secrets)
             if rep.raw is not None:
-                if self._raw_unsafe(body, secrets):
-                    return "not recorded: its bytes hold an id or key"
+                how = sec.in_bytes(body)
+                if how:
+                    return f"not recorded: its bytes hold an id or key ({how})"
             else:
-                doc, _ = self._scrub(rep.doc, secrets)
-                rep = Body(doc=doc)
+                rep = Body(doc=scrub(rep.doc, self.redact, sec).doc)
             item: dict[str, Any] = {
                 "proto_id": proto_id,
                 "after_ms": int(max(0.0, now - opened.at) * 1000),

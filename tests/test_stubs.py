@@ -143,7 +143,10 @@ def test_recorder_redacts_names_and_live_ids_and_ignores_them(tmp_path: Path) ->
         1, 3203, FMT_PROTOBUF, req, rsp.SerializeToString(), server_ver=1011, secrets=(4242424242, 4242424243), now=0
     )
     assert what.startswith("recorded as stub 3203-Qot_GetSecuritySnapshot-")
-    assert what.endswith("(redacted: name, securityFirm, volume)")
+    assert what.endswith(  # exactly the fields changed, where they are
+        "(redacted: request c2s.header.securityFirm, reply s2c.snapshotList.basic.volume, "
+        "reply s2c.snapshotList.basic.name)"
+    )
     (path,) = (tmp_path / "stubs").glob("*.json")
     text = path.read_text()
     assert "4242424242" not in text and "4242424243" not in text and '"user REDACTED"' in text
@@ -198,7 +201,7 @@ def test_recorder_refuses_unknown_shapes_outside_quotes(tmp_path: Path) -> None:
     why = rec.exchange(1, 3206, FMT_PROTOBUF, b"\x0a\x02\x08\x01", b"\x08\x00", server_ver=1, secrets=(), now=0.0)
     assert why.startswith("recorded as stub 3206-Qot_GetReference-")  # a quote protocol: kept as bytes
     why = rec.exchange(
-        1, 3210, FMT_PROTOBUF, b"\x0a\x02\x08\x01", b"\x08\x00\x12\x0512345", server_ver=1, secrets=("12345",), now=0
+        1, 3210, FMT_PROTOBUF, b"\x0a\x02\x08\x01", b"\x08\x00\x12\x06123456", server_ver=1, secrets=("123456",), now=0
     )
     assert "its bytes hold an id or key" in why
 

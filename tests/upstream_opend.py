@@ -3,7 +3,8 @@
 It is a mock-opend with its own 3301 fixtures, a login user id and a
 connection-id range no other server uses (so a test can look for them in
 recorded files), plus two quote protocols the SDK uses that mock-opend itself
-does not serve: ``Qot_GetSecuritySnapshot`` (3203) answers with prices derived
+does not serve: ``GetUserInfo`` (1005) answers with an account's name, id and
+web key, ``Qot_GetSecuritySnapshot`` (3203) answers with prices derived
 from the code, and ``Qot_Sub`` (3001) answers, then pushes
 ``Qot_UpdateBasicQot`` (3005) for each subscribed security three times, 50 ms
 apart.  Run: ``python tests/upstream_opend.py [mock-opend serve flags]``; it
@@ -24,9 +25,11 @@ from mock_opend.server import MockOpenD
 from mock_opend.stubs import Body, PushStub
 
 LOGIN_USER_ID = 987654321012  # what a recording must never contain
+WEB_KEY = "wk-3f9a1c7e5b2d4f60"  # GetUserInfo's webKey: a credential, never recorded
 SNAPSHOT_REQ, SNAPSHOT_RSP = message_types(3203)  # type: ignore[misc]
 SUB_REQ, SUB_RSP = message_types(3001)  # type: ignore[misc]
 _, PUSH_RSP = message_types(3005)  # type: ignore[misc]
+USER_REQ, USER_RSP = message_types(1005)  # type: ignore[misc]
 
 
 def price_of(code: str) -> float:
@@ -73,6 +76,18 @@ def subscribe(gw: Gateway, session: Session, req: Any) -> Reply:
     return Reply(rsp, pushes=tuple(pushes))
 
 
+def user_info(gw: Gateway, session: Session, req: Any) -> Reply:
+    """GetUserInfo (1005), with the account's name, id and web key."""
+    rsp: Any = USER_RSP()
+    rsp.retType = 0
+    s2c = rsp.s2c
+    s2c.nickName, s2c.avatarUrl, s2c.userID = "Alice Example", "https://example.invalid/a.png", LOGIN_USER_ID
+    s2c.apiLevel, s2c.hkQotRight, s2c.usQotRight, s2c.cnQotRight = "2", 3, 3, 3
+    s2c.isNeedAgreeDisclaimer, s2c.updateType = False, 0
+    s2c.webKey = WEB_KEY
+    return Reply(rsp)
+
+
 def build(argv: list[str]) -> MockOpenD:
     from mock_opend.cli import build_parser
 
@@ -83,6 +98,7 @@ def build(argv: list[str]) -> MockOpenD:
     protocols = server.gateway.protocols
     protocols[3203] = ProtoSpec(3203, "Qot_GetSecuritySnapshot", SNAPSHOT_REQ, SNAPSHOT_RSP, snapshot)
     protocols[3001] = ProtoSpec(3001, "Qot_Sub", SUB_REQ, SUB_RSP, subscribe)
+    protocols[1005] = ProtoSpec(1005, "GetUserInfo", USER_REQ, USER_RSP, user_info)
     return server
 
 

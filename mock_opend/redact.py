@@ -1,0 +1,232 @@
+"""What a recording must never hold, and how it is kept out.
+
+A recorder writes files that are assumed to end up in a public repository, so
+secrets are kept out twice over:
+
+- **By field name, deny by default.** Besides the named account and session
+  fields (``stubs.DEFAULT_REDACT``) and the user's ``record_redact`` rules, any
+  field whose name has a credential-like word in it (key, token, secret,
+  password, sign, cookie, auth…: ``webKey``, ``websocketKey``, ``connAESKey``)
+  is replaced, unless it is one of the paging cursors the gateway hands out
+  (``nextPageKey``, ``nextReqKey``), which a replay needs.
+- **By value, in every encoding.** The live session's ids and keys (the
+  upstream's connID and loginUserID, its AES key and IV, the client's connID)
+  are looked for wherever they may hide: as a number or a decimal string value,
+  inside a longer text, as a JSON object key, as a float; in bytes kept as
+  base64, as a varint, fixed32/fixed64 or decimal text.  Only values long
+  enough to be unambiguous are looked for (``MIN_CHARS``): ``loginUserID = 1``
+  would otherwise turn every 1 of a recording (a market, a volume) into a
+  placeholder.  A value too short is said so in the recording's journal note,
+  and field names alone protect it.
+
+``scrub`` reports exactly the fields it changed, so what the journal says was
+redacted is what was redacted.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MIN_CHARS = 6  # an id or key is looked for by value only from this many digits or characters
+SAFE_NAMES = frozenset({"nextPageKey", "nextReqKey"})  # paging cursors: needed to replay, not credentials
+CREDENTIAL_WORDS = frozenset(
+    {
+        "key",
+        "keys",
+        "token",
+        "tokens",
+        "secret",
+        "secrets",
+        "password",
+        "passwd",
+        "pwd",
+        "sign",
+        "signature",
+        "cookie",
+        "cookies",
+        "credential",
+        "credentials",
+        "auth",
+        "cert",
+        "otp",
+        "salt",
+        "iv",
+        "webkey",
+    }
+)
+REDACTED = "REDACTED"
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def words(name: str) -> list[str]:
+    """``'connAESKey'`` → ``['conn', 'aes', 'key']``; ``'web_key'`` → ``['web', 'key']``."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def credential_like(name: str) -> bool:
+    """Whether a field of this name may carry a credential (deny by default)."""
+    if name in SAFE_NAMES:
+        return False
+    lowered = name.lower()
+    return lowered in CREDENTIAL_WORDS or any(w in CREDENTIAL_WORDS for w in words(name))
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The session's ids and keys: those long enough to look for by value, and
+    a note for each one that is not."""
+
+    numbers: tuple[int, ...] = ()
+    texts: tuple[str, ...] = ()
+    too_short: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, values: Iterable[str | int | None]) -> Secrets:
+        numbers: list[int] = []
+        texts: list[str] = []
+        short: list[str] = []
+        for v in values:
+            if v is None or v == "" or isinstance(v, bool):
+                continue
+            if isinstance(v, int):
+                if v == 0:
+                    continue
+                if len(str(abs(v))) >= MIN_CHARS:
+                    numbers.append(v)
+                else:
+                    short.append(f"an id of {len(str(abs(v)))} digit(s)")
+            elif len(v) >= MIN_CHARS:
+                texts.append(v)
+                if v.isdigit():
+                    numbers.append(int(v))
+            else:
+                short.append(f"a key of {len(v)} character(s)")
+        return cls(tuple(dict.fromkeys(numbers)), tuple(dict.fromkeys(texts)), tuple(dict.fromkeys(short)))
+
+    @property
+    def note(self) -> str:
+        """What the journal says of values too short to look for."""
+        if not self.too_short:
+            return ""
+        return f"{', '.join(self.too_short)} too short to redact by value: only fields named like ids were redacted"
+
+    def _strings(self) -> list[str]:
+        return [*self.texts, *(str(n) for n in self.numbers)]
+
+    def in_text(self, text: str) -> bool:
+        return any(s in text for s in self._strings())
+
+    def hide_in_text(self, text: str) -> str:
+        for s in sorted(self._strings(), key=len, reverse=True):
+            text = text.replace(s, REDACTED)
+        return text
+
+    def equal_number(self, value: float) -> bool:
+        return any(value == n for n in self.numbers)
+
+    def in_bytes(self, data: bytes) -> str:
+        """How a secret appears in raw bytes ('' when it does not)."""
+        for n in self.numbers:
+            if n > 0 and _varint(n) in data:
+                return "a varint"
+            if 0 < n < 1 << 32 and struct.pack("<I", n) in data:
+                return "a fixed32"
+            if -(1 << 63) <= n < 1 << 64 and struct.pack("<Q" if n >= 0 else "<q", n) in data:
+                return "a fixed64"
+            if str(n).encode() in data:
+                return "decimal text"
+        for t in self.texts:
+            if t.encode() in data:
+                return "text"
+        return ""
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+@dataclass
+class Scrubbed:
+    doc: Any
+    redacted: list[str] = field(default_factory=list)  # paths of what was changed, in order
+    ignore: list[str] = field(default_factory=list)  # rules a stub's matching must leave out
+
+
+def placeholder(value: Any) -> Any:
+    """A stand-in of the same JSON kind (int64 fields are JSON strings of digits)."""
+    if isinstance(value, list):
+        return []
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return 0
+    if isinstance(value, str):
+        return "0" if value.lstrip("-").isdigit() else REDACTED
+    if isinstance(value, dict):
+        return {}
+    return None
+
+
+def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
+    """A copy of ``doc`` (protobuf JSON or any JSON) with every field a rule
+    names (a name at any depth, or a dotted path from the top), every
+    credential-like field, and every long-enough id or key of ``secrets``
+    (as a value, inside a text, as a key, as a number) replaced."""
+    names = {r for r in rules if "." not in r}
+    paths = [r.split(".") for r in rules if "." in r]
+    out = Scrubbed(None)
+
+    def hit(path: list[str], rule: str) -> None:
+        out.redacted.append(".".join(path))
+        out.ignore.append(rule)
+
+    def walk(node: Any, path: list[str]) -> Any:
+        if isinstance(node, dict):
+            new: dict[str, Any] = {}
+            for key, value in node.items():
+                here = [*path, key]
+                name = key
+                if isinstance(key, str) and (secrets.in_text(key)):
+                    name = secrets.hide_in_text(key)
+                    hit([*path, name], name)
+                if key in names or credential_like(key) or any(_matches(p, here) for p in paths):
+                    new[name] = placeholder(value)
+                    hit(here if name == key else [*path, name], key)
+                    continue
+                new[name] = walk(value, here)
+            return new
+        if isinstance(node, list):
+            return [walk(v, path) for v in node]
+        if isinstance(node, bool) or node is None:
+            return node
+        if isinstance(node, int | float):
+            if secrets.equal_number(node):
+                hit(path, path[-1] if path else "*")
+                return 0
+            return node
+        if isinstance(node, str) and secrets.in_text(node):
+            hit(path, path[-1] if path else "*")
+            if node.lstrip("-").isdigit():
+                return "0"
+            return secrets.hide_in_text(node)
+        return node
+
+    out.doc = walk(doc, [])
+    out.ignore = list(dict.fromkeys(out.ignore))
+    return out
+
+
+def _matches(pattern: list[str], path: list[str]) -> bool:
+    return len(pattern) == len(path) and all(p in ("*", q) for p, q in zip(pattern, path, strict=True))

@@ -1,0 +1,165 @@
+"""Recordings hold no secrets, in any encoding (issue: record/replay safely).
+
+Each test here failed before ``mock_opend/redact.py``: a webKey was written, ids
+hid as decimal text, fixed64, JSON keys and floats, a one-digit upstream id
+redacted every 1 of a recording, and the journal named rules, not fields."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, admin_call, sdk_context, start_server_process, stop_all
+
+from mock_opend.body import FMT_JSON, FMT_PROTOBUF
+from mock_opend.dataset import varint
+from mock_opend.proto_ids import message_types
+from mock_opend.recorder import Recorder
+from mock_opend.redact import Secrets, credential_like, scrub
+
+UPSTREAM = ROOT / "tests" / "upstream_opend.py"
+USER_ID = 987654321012
+WEB_KEY = "wk-3f9a1c7e5b2d4f60"  # tests/upstream_opend.py
+USER_REQ, USER_RSP = message_types(1005)  # type: ignore[misc]
+
+
+def _files(directory: Path) -> str:
+    return "".join(p.read_text() for p in directory.rglob("*.json"))
+
+
+def test_credential_like_names_are_denied_by_default() -> None:
+    for name in ("webKey", "websocketKey", "connAESKey", "RSAPrivateKey", "token", "authToken", "signature",
+                 "sessionCookie", "password", "pwdMD5", "api_key", "clientSecret"):  # fmt: skip
+        assert credential_like(name), name
+    for name in ("nextPageKey", "nextReqKey", "keyword", "market", "volume", "code", "userAttribution"):
+        assert not credential_like(name), name
+
+
+def test_web_key_of_get_user_info_never_reaches_the_file(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path)
+    req: Any = USER_REQ()
+    req.c2s.flag = 2048
+    rsp: Any = USER_RSP()
+    rsp.retType = 0
+    rsp.s2c.nickName, rsp.s2c.userID, rsp.s2c.webKey = "Alice", USER_ID, WEB_KEY
+    said = rec.exchange(
+        1, 1005, FMT_PROTOBUF, req.SerializeToString(), rsp.SerializeToString(), server_ver=1, secrets=(), now=0
+    )
+    text = _files(tmp_path)
+    assert WEB_KEY not in text and "Alice" not in text and str(USER_ID) not in text
+    # the journal says exactly what was redacted, field by field
+    assert said.endswith("(redacted: reply s2c.nickName, reply s2c.userID, reply s2c.webKey)"), said
+
+
+@pytest.mark.parametrize(
+    ("encoding", "payload"),
+    [
+        ("a varint", b"\x10" + varint(USER_ID)),
+        ("a fixed64", b"\x19" + struct.pack("<Q", USER_ID)),
+        ("decimal text", b"\x12\x0c" + str(USER_ID).encode()),
+    ],
+)
+def test_an_id_in_bytes_kept_as_base64_is_refused_in_every_encoding(
+    tmp_path: Path, encoding: str, payload: bytes
+) -> None:
+    """A quote protocol of unknown shape is kept as bytes: an id in any encoding keeps it off disk."""
+    rec = Recorder(tmp_path)
+    said = rec.exchange(
+        1, 3210, FMT_PROTOBUF, b"\x0a\x00", b"\x08\x00" + payload, server_ver=1, secrets=(USER_ID,), now=0
+    )
+    assert f"its bytes hold an id or key ({encoding})" in said, said
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_an_id_as_a_json_key_or_a_float_is_redacted(tmp_path: Path) -> None:
+    """A JSON-format quote protocol of unknown shape: the id as an object key, a
+    float, a string and inside a text, all replaced; other values kept."""
+    rec = Recorder(tmp_path)
+    reply = {
+        "retType": 0,
+        "s2c": {"byUser": {str(USER_ID): {"px": 1.5}}, "uid": float(USER_ID), "s": str(USER_ID), "t": f"u{USER_ID}"},
+    }
+    said = rec.exchange(
+        1,
+        3210,
+        FMT_JSON,
+        b'{"c2s": {"market": 1}}',
+        json.dumps(reply).encode(),
+        server_ver=1,
+        secrets=(USER_ID,),
+        now=0,
+    )
+    assert said.startswith("recorded as stub"), said
+    text = _files(tmp_path)
+    assert str(USER_ID) not in text and "9.87654321012e" not in text
+    doc = json.loads(text)
+    s2c = doc["reply"]["s2c"]
+    assert (
+        s2c["byUser"] == {"REDACTED": {"px": 1.5}} and s2c["uid"] == 0 and s2c["s"] == "0" and s2c["t"] == "uREDACTED"
+    )
+    assert doc["request"] == {"c2s": {"market": 1}}
+
+
+def test_a_short_upstream_id_redacts_nothing_by_value_and_says_so(tmp_path: Path) -> None:
+    """loginUserID = 1 used to turn every 1 into a placeholder (market, volume) and
+    to drop 'market' from matching, so a US request got the HK stub's reply."""
+    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
+    req: Any = snap_req()
+    sec = req.c2s.securityList.add()
+    sec.market, sec.code = 1, "00700"
+    rsp: Any = snap_rsp()
+    rsp.retType = 0
+    basic = rsp.s2c.snapshotList.add().basic
+    basic.security.market, basic.security.code, basic.volume = 1, "00700", 1
+    rec = Recorder(tmp_path)
+    said = rec.exchange(
+        1,
+        3203,
+        FMT_PROTOBUF,
+        req.SerializePartialToString(),
+        rsp.SerializePartialToString(),
+        server_ver=1,
+        secrets=(1, 7),
+        now=0,
+    )
+    assert "too short to redact by value" in said and "redacted:" not in said, said
+    doc = json.loads(_files(tmp_path))
+    assert "ignore" not in doc
+    assert doc["request"]["c2s"]["securityList"][0]["market"] == 1
+    assert doc["reply"]["s2c"]["snapshotList"][0]["basic"]["volume"] == "1"
+
+
+def test_scrub_reports_paths_and_leaves_paging_keys() -> None:
+    out = scrub({"s2c": {"nextPageKey": "abc", "webKey": "k", "list": [{"userID": "5"}]}}, ["userID"], Secrets.of([]))
+    assert out.doc == {"s2c": {"nextPageKey": "abc", "webKey": "REDACTED", "list": [{"userID": "0"}]}}
+    assert out.redacted == ["s2c.webKey", "s2c.list.userID"]
+
+
+@pytest.mark.sdk
+def test_the_sdks_get_user_info_through_the_recording_proxy_writes_no_web_key(tmp_path: Path) -> None:
+    """The real SDK's get_user_info([UserInfoField.WEBKEY]) through `--record`."""
+    import futu
+
+    started = []
+    try:
+        up = start_server_process(script=UPSTREAM)
+        started.append(up)
+        proxy = start_server_process(
+            "--admin-port", "0", "--upstream", f"127.0.0.1:{up.port}", "--record", str(tmp_path)
+        )
+        started.append(proxy)
+        with sdk_context("futu", "127.0.0.1", proxy.port) as ctx:
+            ret, data = ctx.get_user_info([futu.UserInfoField.WEBKEY, futu.UserInfoField.BASIC])
+            assert ret == 0, data
+        _, journal = admin_call(proxy.ready["admin_port"], "GET", "/journal?proto_id=1005")
+    finally:
+        stop_all(started)
+    assert WEB_KEY in json.dumps(data if isinstance(data, dict) else str(data))  # the caller got it…
+    text = _files(tmp_path)
+    assert text, "nothing recorded"
+    assert WEB_KEY not in text and str(USER_ID) not in text and "Alice Example" not in text  # …the file did not
+    (entry,) = [e for e in journal["entries"] if e["proto_id"] == 1005]
+    assert "reply s2c.webKey" in entry["record"], entry["record"]
