@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__
-from .body import nests_deeper
+from .body import nests_deeper, strict_json
 from .clock import parse_instant
 from .config import Config
 from .faults import FaultError
@@ -58,10 +57,6 @@ def _int_param(query: Mapping[str, str], name: str, lo: int = 0, hi: int = (1 <<
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 20) or not lo <= int(raw) <= hi:
         raise AdminError(400, f"query parameter {name!r} must be an integer in {lo}..{hi}, got {raw[:40]!r}")
     return int(raw)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _host_name(value: str) -> str:
@@ -189,7 +184,7 @@ class Admin:
         if not body.strip():
             return {}
         try:
-            doc = json.loads(body, parse_constant=_reject_constant)
+            doc = strict_json(body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise AdminError(400, f"invalid JSON body: {str(exc)[:200]}") from None
         if not isinstance(doc, dict):

@@ -11,6 +11,7 @@ OpenD; see docs/limitations.md.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from google.protobuf import json_format
@@ -72,6 +73,51 @@ def encode_body(fmt: int, msg: Message) -> bytes:
         doc = json_format.MessageToDict(msg, preserving_proto_field_name=True)
         return json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     return msg.SerializeToString()
+
+
+MAX_INT_DIGITS = 40  # an integer longer than this fits no protobuf field (int64/uint64 have 20 digits)
+
+
+def strict_json(text: str | bytes) -> Any:
+    """JSON that every later step can hold: no NaN/Infinity (spelled out or as an
+    overflowing 1e999), no integer of more than MAX_INT_DIGITS digits, no lone
+    surrogate (``"\\ud800"``) in a string or a key.  Raises ValueError naming the
+    problem (UnicodeDecodeError, a ValueError, for bytes that are not UTF-8)."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    def number(s: str) -> float:
+        value = float(s)
+        if not math.isfinite(value):
+            raise ValueError(f"{s[:40]} is out of the range of a double")
+        return value
+
+    def integer(s: str) -> int:
+        if len(s.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"an integer of {len(s.lstrip('-'))} digits (at most {MAX_INT_DIGITS})")
+        return int(s)
+
+    doc = json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
+    stack = [doc]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            _utf8(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                _utf8(k)
+                stack.append(x)
+        elif isinstance(v, list):
+            stack.extend(v)
+    return doc
+
+
+def _utf8(s: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"a lone surrogate in the string {s[:40]!r} (not Unicode text)") from None
 
 
 def nests_deeper(value: Any, limit: int) -> bool:

@@ -83,6 +83,10 @@ class RecordStats:
     skipped: list[str] = field(default_factory=list)
 
 
+class RecordError(RuntimeError):
+    """A recording directory that cannot be used; the message names it."""
+
+
 class Recorder:
     def __init__(
         self,
@@ -102,7 +106,12 @@ class Recorder:
         self._written = 0
         self._on_disk: dict[str, int] = {}  # stub id → bytes of its file
         self._same: dict[str, bytes] = {}  # stub id → digest of what it records, to skip repeats
-        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise RecordError(f"--record {self.dir}: a file, not a directory (give a directory to record into)")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecordError(f"--record {self.dir}: cannot create the directory ({exc.strerror})") from None
         fixture = self.dir / FIXTURE_FILE
         if fixture.exists():  # recording again adds to what is there
             from .fixtures import read_fixture_file

@@ -31,7 +31,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from .body import BodyError, decode_body, encode_body, nests_deeper
+from .body import BodyError, decode_body, encode_body, nests_deeper, strict_json
 from .frame import FMT_JSON, FMT_PROTOBUF
 from .proto_ids import PUSH_IDS, SESSION_PROTOS, label, message_types, name_of
 
@@ -129,7 +129,7 @@ def _parse_body(proto_id: int, kind: str, body: Body, where: str, strict: bool =
     else:
         try:
             msg = json_format.ParseDict(body.doc, cls())
-        except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        except (json_format.ParseError, ValueError, TypeError, RecursionError, OverflowError) as exc:
             raise StubError(f"{where}: {kind} is not a valid {name}: {exc}") from None
     if strict and kind == "reply":
         missing = msg.FindInitializationErrors()
@@ -610,8 +610,8 @@ class StubStore:
             try:
                 if path.stat().st_size > MAX_STUB_FILE:
                     raise StubError(f"{path}: larger than {MAX_STUB_FILE >> 20} MiB")
-                doc = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                doc = strict_json(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise StubError(f"{path}: cannot read stub: {exc}") from None
             self.add(stub_from_json(doc, str(path), self.ignore, source=str(path)))
         return len(files)
