@@ -60,8 +60,10 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
         "the wait for the upstream: connect + InitConnect, then each reply": (
             f"`upstream_timeout` ({_seconds(c.upstream_timeout)})"
         ),
-        "stubs": f"{stubs.MAX_STUBS:,} per server, {_size(stubs.MAX_STUB_FILE)} per file, {stubs.MAX_PUSHES} pushes each "
-        f"(≤ {stubs.MAX_PUSH_DELAY_MS // 1000} s apart)",
+        "stubs": (
+            f"{stubs.MAX_STUBS:,} per server, {_size(stubs.MAX_STUB_FILE)} per file, "
+            f"{stubs.MAX_PUSHES} pushes each (≤ {stubs.MAX_PUSH_DELAY_MS // 1000} s apart)"
+        ),
         "one recording (`--record`)": f"{recorder.MAX_FILES:,} stub files, {_size(stubs.MAX_STUB_FILE)} each, "
         f"{_size(recorder.MAX_BYTES)} written in all",
     }
