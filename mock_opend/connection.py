@@ -381,8 +381,20 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
         entry.error = result.spec.name
         entry.source = "mock"
         return
+    ret_type, ret_msg = reply_status(result.fmt, result.body)
+    if ret_type is None:  # the bytes are not a Response in the format the upstream's fmt byte claims
+        name = FMT_NAMES.get(result.fmt, f"fmt {result.fmt}")
+        link = gw.upstream.address if gw.upstream is not None else "?"
+        params = {"upstream": link, "proto": label(proto_id), "detail": f"not a {name} Response"}
+        outcome._message = error_message(
+            response_spec(proto_id), E.UPSTREAM_BAD_REPLY, E.UPSTREAM_BAD_REPLY.render(gw.lang, **params)
+        )
+        entry.error = E.UPSTREAM_BAD_REPLY.name
+        entry.source = "mock"
+        return
+    outcome.reply_fmt = result.fmt  # the upstream's own format byte, whatever the request's was
     outcome.encoded = result.body
-    entry.ret_type, entry.ret_msg = reply_status(outcome.reply_fmt, result.body)
+    entry.ret_type, entry.ret_msg = ret_type, ret_msg
     if gw.recorder is not None and entry.ret_type == 0:
         entry.extra["record"] = _recording(
             gw.recorder.exchange,

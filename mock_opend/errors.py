@@ -305,6 +305,14 @@ UPSTREAM_TIMEOUT = _spec(
     "the upstream OpenD at {upstream} did not answer {proto} within {timeout} s",
     "a relayed request gets no reply within upstream_timeout (the late reply, if any, is dropped)",
 )
+UPSTREAM_BAD_REPLY = _spec(
+    "UPSTREAM_BAD_REPLY",
+    -200,
+    1023,
+    "上游 OpenD {upstream} 对 {proto} 的回复无法解读（{detail}）",
+    "the upstream OpenD at {upstream} answered {proto} with a reply that does not decode ({detail})",
+    "the upstream's reply is neither protobuf nor JSON of a Response (its fmt byte says which it claims to be)",
+)
 UPSTREAM_LOST = _spec(
     "UPSTREAM_LOST",
     -200,

@@ -50,6 +50,7 @@ class Relayed:
     body: bytes
     server_ver: int
     secrets: tuple[str | int, ...] = ()  # the link's ids and keys, which recordings must not hold
+    fmt: int = 0  # the upstream reply frame's format byte: the client gets the same
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,7 @@ class Link:
             return
         if pending.timer is not None:
             pending.timer.cancel()
-        pending.done(Relayed(event.body, self.server_ver, self.secrets))
+        pending.done(Relayed(event.body, self.server_ver, self.secrets, event.fmt))
 
     def _push(self, event: Push) -> None:
         if not self._closed:
