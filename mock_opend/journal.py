@@ -11,6 +11,7 @@ journal hold them.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import threading
 from collections import deque
@@ -104,20 +105,52 @@ def clip_message(msg: Message) -> bool:
     return clipped
 
 
+def _seq(entry: JournalEntry) -> int:
+    return entry.seq
+
+
 def estimate(entry: JournalEntry) -> int:
     body = entry.body_len if entry.request is not None else 0
     return _ENTRY_OVERHEAD + min(body, 4 * FIELD_CAP * 8) + len(entry.ret_msg) * 3 + _ROW_COST * len(entry.rows or ())
 
 
+PUSH_SHARE = 10  # pushes get a tenth of the entries and bytes, apart from the requests
+
+
+class _Ring:
+    """Entries kept up to a count and a byte estimate; the oldest go first."""
+
+    def __init__(self, size: int, max_bytes: int) -> None:
+        self.items: deque[JournalEntry] = deque()
+        self.size, self.max_bytes, self.bytes = size, max_bytes, 0
+
+    def keep(self, entry: JournalEntry) -> None:
+        self.items.append(entry)
+        self.bytes += entry.cost
+        while self.items and (len(self.items) > self.size or self.bytes > self.max_bytes):
+            self.bytes -= self.items.popleft().cost
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.bytes = 0
+
+
 class Journal:
+    """Requests, and the upstream's pushes, each within bounds of its own: a push
+    flood never evicts the requests a test is looking for."""
+
     def __init__(self, size: int = 10000, max_bytes: int = 64 << 20) -> None:
-        self._entries: deque[JournalEntry] = deque()
+        self._requests = _Ring(size, max_bytes)
+        self._pushes = _Ring(max(1, size // PUSH_SHARE), max(1, max_bytes // PUSH_SHARE))
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
         self.size = size
         self.max_bytes = max_bytes
-        self.bytes = 0
         self.enabled = size > 0
+
+    @property
+    def bytes(self) -> int:
+        return self._requests.bytes + self._pushes.bytes
 
     def new_seq(self) -> int:
         return next(self._seq)
@@ -146,20 +179,18 @@ class Journal:
 
     def _keep(self, entry: JournalEntry) -> None:
         with self._lock:
-            self._entries.append(entry)
-            self.bytes += entry.cost
-            while self._entries and (len(self._entries) > self.size or self.bytes > self.max_bytes):
-                self.bytes -= self._entries.popleft().cost
+            (self._pushes if entry.extra.get("push") else self._requests).keep(entry)
 
     def entries(self, where: Callable[[JournalEntry], bool] | None = None) -> list[JournalEntry]:
         with self._lock:
-            items: Iterable[JournalEntry] = list(self._entries)
+            requests, pushes = list(self._requests.items), list(self._pushes.items)
+        items: Iterable[JournalEntry] = heapq.merge(requests, pushes, key=_seq) if pushes else requests
         return [e for e in items if where is None or where(e)]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._requests.items) + len(self._pushes.items)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
-            self.bytes = 0
+            self._requests.clear()
+            self._pushes.clear()

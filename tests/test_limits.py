@@ -191,3 +191,25 @@ def test_uvloop_event_loop_serves_the_same(opend_server_factory, raw_client) -> 
     c.init_connect()
     c.send(3301, stat_body("2026-06-01", "2026-06-12"))
     assert len(OptionMarketStatisticResponse.FromString(c.recv_frame()[1]).s2c.statisticList) == 10
+
+
+def test_a_push_flood_never_evicts_requests_from_the_journal() -> None:
+    """Pushes have a bound of their own (a tenth): 321 requests among 5,136
+    pushes are all still there (a flood used to leave 42 of them)."""
+    from mock_opend.journal import Journal, JournalEntry
+
+    journal = Journal(size=1000, max_bytes=64 << 20)
+
+    def entry(push: bool) -> JournalEntry:
+        e = JournalEntry(journal.new_seq(), 0.0, 0.0, 1, "tcp", 3005 if push else 3301, 1, "protobuf", 10, True, None)
+        if push:
+            e.extra["push"] = True
+        return e
+
+    for i in range(321 * 17):  # 321 requests among 5,136 pushes
+        journal.add(entry(push=i % 17 != 0))
+    kept = journal.entries()
+    requests = [e for e in kept if not e.extra.get("push")]
+    assert len(requests) == 321
+    assert len(kept) - len(requests) == 100  # the pushes' own bound
+    assert [e.seq for e in kept] == sorted(e.seq for e in kept)  # one timeline
