@@ -45,6 +45,9 @@ FMT_NAMES = {FMT_PROTOBUF: "protobuf", FMT_JSON: "json"}
 class Send:
     data: bytes
     delay: float = 0.0  # seconds; later sends on the connection queue behind it
+    # a stub's push at its recorded offset: sent ``delay`` after the actions before it,
+    # on a timer of its own, so it never holds a later reply (and never overtakes its own)
+    aside: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,7 +641,8 @@ class Connection:
         out: list[Action] = []
         for p in outcome.pushes:
             fmt, body = push_body(p, self.session.push_fmt)
-            out.append(Send(self._frame(p.proto_id, p.serial, fmt, body), delay=p.after_ms / 1000.0))
+            frame = self._frame(p.proto_id, p.serial, fmt, body)
+            out.append(Send(frame, delay=p.after_ms / 1000.0, aside=True))
         outcome.entry.extra["pushes"] = len(outcome.pushes)
         return out
 

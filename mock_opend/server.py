@@ -53,6 +53,8 @@ class _TcpProtocol(asyncio.Protocol):
         self.conn: Connection | None = None
         self._queue: collections.deque[tuple[float, Action]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._aside: set[asyncio.TimerHandle] = set()  # stub pushes waiting for their offset
+        self._aside_bytes = 0
         self._paused = False  # the client is not reading our replies
         self._paused_since = 0.0
         self._queued = 0  # bytes of delayed replies waiting in _queue
@@ -108,7 +110,7 @@ class _TcpProtocol(asyncio.Protocol):
             if type(action) is Send and not action.delay and transport is not None and not transport.is_closing():
                 transport.write(action.data)
                 return True
-        if self._queue or any(isinstance(a, Send) and a.delay > 0 for a in actions):
+        if self._queue or any(isinstance(a, Send) and a.delay > 0 and not a.aside for a in actions):
             self._enqueue(actions)
             return True
         return all(self._perform(action) for action in actions)
@@ -119,7 +121,7 @@ class _TcpProtocol(asyncio.Protocol):
         due = self._queue[-1][0] if self._queue else loop.time()
         for action in actions:
             if isinstance(action, Send):
-                due = max(due, loop.time() + action.delay)
+                due = max(due, loop.time() + (0.0 if action.aside else action.delay))
                 self._queued += len(action.data)
             self._queue.append((due, action))
         if self._timer is None and self._queue:
@@ -158,7 +160,10 @@ class _TcpProtocol(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return False
         if isinstance(action, Send):
-            transport.write(action.data)
+            if action.aside and action.delay > 0:
+                self._set_aside(action)
+            else:
+                transport.write(action.data)
             return True
         if isinstance(action, Relay):
             self._start_relay(action)
@@ -270,8 +275,33 @@ class _TcpProtocol(asyncio.Protocol):
         self._flush(now=True)
         self.transport.close()
 
+    def _set_aside(self, action: Send) -> None:
+        """A stub's push, written when its offset comes: bounded in bytes like the
+        write buffer (4 x write_buffer_limit waiting at most; more are dropped)."""
+        size = len(action.data)
+        if self._aside_bytes + size > 4 * self.server.config.write_buffer_limit:
+            log.warning("stub push dropped", extra={"conn": self.conn.conn_id if self.conn else None, "bytes": size})
+            return
+        self._aside_bytes += size
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+
+        def due() -> None:
+            self._aside.discard(handle)  # type: ignore[arg-type]
+            self._aside_bytes -= size
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(action.data)
+
+        handle = loop.call_later(action.delay, due)
+        self._aside.add(handle)
+
     def _forget(self) -> None:
         """Give the connection's slot back (once), now rather than when the loop gets to it."""
+        for handle in self._aside:
+            handle.cancel()
+        self._aside.clear()
+        self._aside_bytes = 0
         if self.relay is not None:
             relay, self.relay = self.relay, None
             relay.close()  # its callbacks find the transport closing: nothing more is written

@@ -140,7 +140,7 @@ class WsConnection:
         if outcome.pushes and not closing:
             for p in outcome.pushes:
                 push = pack_reply(p.proto_id, 0, p.wire, 0, "")
-                actions.append(Send(push, delay=p.after_ms / 1000.0))
+                actions.append(Send(push, delay=p.after_ms / 1000.0, aside=True))
             outcome.entry.extra["pushes"] = len(outcome.pushes)
         self.closed = closing
         self.processor.finish(outcome)

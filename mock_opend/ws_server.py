@@ -149,6 +149,9 @@ async def start_ws_site(
             """Do the actions in order; False once the connection is done."""
             for action in actions:
                 if isinstance(action, Send):
+                    if action.aside and action.delay > 0:
+                        set_aside(action)
+                        continue
                     if action.delay > 0:
                         await asyncio.sleep(action.delay)
                     try:
@@ -164,6 +167,28 @@ async def start_ws_site(
                         await ws.close(code=1008, message=action.reason.encode()[:120])
                     return False
             return True
+
+        aside: set[asyncio.TimerHandle] = set()
+        aside_bytes = [0]
+
+        def set_aside(action: Send) -> None:
+            """A stub's push, queued for the writer when its offset comes (it never holds a
+            reply); at most 4 x write_buffer_limit waiting, more are dropped."""
+            size = len(action.data)
+            if aside_bytes[0] + size > 4 * config.write_buffer_limit:
+                log.warning("stub push dropped", extra={"conn": conn.conn_id, "bytes": size})
+                return
+            aside_bytes[0] += size
+            handle: asyncio.TimerHandle | None = None
+
+            def due() -> None:
+                aside.discard(handle)  # type: ignore[arg-type]
+                aside_bytes[0] -= size
+                if not conn.closed:
+                    out.put_nowait([Send(action.data)])
+
+            handle = asyncio.get_running_loop().call_later(action.delay, due)
+            aside.add(handle)
 
         async def writer() -> None:
             while True:
@@ -205,6 +230,9 @@ async def start_ws_site(
                 with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
                     await asyncio.wait_for(out.join(), 1.0)  # replies owed (relay failures), briefly
             writing.cancel()
+            for handle in aside:
+                handle.cancel()
+            aside.clear()
             conn.connection_lost()
             live.discard(ws)
             log.debug("ws disconnect", extra={"conn": conn.conn_id})

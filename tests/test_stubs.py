@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,18 @@ def snapshot_stub(code: str = "00700", **more: Any) -> dict[str, Any]:
         },
         **more,
     }
+
+
+def _option_stats() -> bytes:
+    from mock_opend.messages import OptionMarketStatisticRequest
+
+    req = OptionMarketStatisticRequest()
+    req.c2s.optionMarket, req.c2s.dataType = 1, 0
+    req.c2s.beginTime, req.c2s.endTime = "2026-06-01", "2026-06-12"
+    return req.SerializeToString()
+
+
+OPTION_STATS = _option_stats()
 
 
 def request_bytes(code: str, header: int | None = None) -> bytes:
@@ -366,3 +379,34 @@ def test_recorder_skips_rows_no_fixture_can_hold(tmp_path: Path) -> None:
     skipped = "\n".join(rec.stats.skipped)
     assert "only the first 1000 are kept" in skipped and "do not fit a fixture" in skipped
     assert "outside 2014-01-01.." in skipped
+
+
+def test_delayed_stub_pushes_never_hold_later_replies(opend_server_factory, raw_client) -> None:
+    """Pushes at 0, 1.5 and 3 s after a stubbed reply: a KeepAlive and a 3301 sent
+    right after it are answered at once (they used to wait for the last push),
+    and the pushes still come at their offsets, in order."""
+    from mock_opend.stubs import Body
+
+    server = opend_server_factory(now="2026-06-15")
+    doc = snapshot_stub()
+    doc["pushes"] = [
+        {"proto_id": 3005, "after_ms": ms, "serial": i, "reply": Body(doc={"retType": 0}).doc}
+        for i, ms in enumerate((0, 1500, 3000), 1)
+    ]
+    server.add_stub(doc)
+    c = raw_client(server.host, server.port)
+    c.init_connect()
+    t0 = time.monotonic()
+    c.send(3203, request_bytes("00700"), serial=77)
+    c.send(1004, b"\x0a\x02\x08\x01", serial=78)
+    c.send(3301, OPTION_STATS, serial=79)
+    seen = []
+    while len(seen) < 6:
+        h, _ = c.recv_frame()
+        seen.append((h.proto_id, h.serial, time.monotonic() - t0))
+    order = [(p, s) for p, s, _ in seen]
+    assert order[0] == (3203, 77)  # a push never overtakes its own reply
+    at = {(p, s): t for p, s, t in seen}
+    assert at[(1004, 78)] < 1.0 and at[(3301, 79)] < 1.0, seen  # not held behind the pushes
+    assert [(p, s) for p, s in order if p == 3005] == [(3005, 1), (3005, 2), (3005, 3)]
+    assert at[(3005, 2)] >= 1.4 and 2.9 <= at[(3005, 3)] < 6.0, seen
