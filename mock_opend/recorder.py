@@ -41,6 +41,7 @@ from .proto_ids import message_types, name_of
 from .redact import Secrets, scrub
 from .stubs import (
     DEFAULT_REDACT,
+    MAX_PUSH_DELAY_MS,
     MAX_PUSHES,
     MAX_STUB_FILE,
     MAX_STUBS,
@@ -67,12 +68,33 @@ SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follo
 
 @dataclass(slots=True)
 class _Open:
-    """The stub a connection's pushes are attached to."""
+    """A recorded exchange that pushes may be attached to."""
 
     stub: Stub
     at: float
     subscribing: bool
     raw: bytes = b""  # digest of the exchange's bytes, to know a repeat without decoding it
+    securities: frozenset[tuple[str, str]] = frozenset()  # what a subscription subscribes
+
+    def full(self, on_disk: int) -> bool:
+        """No push can be added: the stub holds MAX_PUSHES, or its file is past the budget."""
+        return len(self.stub.pushes) >= MAX_PUSHES or on_disk > PUSH_FILE_BUDGET
+
+
+def securities(doc: Any) -> frozenset[tuple[str, str]]:
+    """Every (market, code) pair in a protobuf-JSON document: what a subscription
+    names, or what a push concerns."""
+    found: set[tuple[str, str]] = set()
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "code" in node and "market" in node and not isinstance(node["code"], dict | list):
+                found.add((str(node["market"]), str(node["code"])))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(found)
 
 
 @dataclass(slots=True)
@@ -100,7 +122,9 @@ class Recorder:
         self.ignore = tuple(ignore)
         self.live = live  # stubs answered from (spy mode): recorded stubs join them
         self.stats = RecordStats()
-        self._open: dict[int, _Open] = {}
+        self._open: dict[int, _Open] = {}  # each connection's last recorded exchange
+        self._subs: dict[int, dict[str, _Open]] = {}  # each connection's subscriptions, by stub id
+        self._pushes_of: dict[str, list[dict[str, Any]]] = {}  # a stub's recorded pushes: a re-recording keeps them
         self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._written = 0
@@ -139,8 +163,8 @@ class Recorder:
         raw = hashlib.sha1(b"%d:%d:" % (proto_id, fmt) + request + b"\0" + reply).digest()
         with self._lock:
             opened = self._open.get(conn_id)
-            if opened is not None and opened.raw == raw and not opened.stub.pushes:
-                opened.at = now  # the same bytes both ways as this connection's last exchange: on disk already
+            if opened is not None and opened.raw == raw:
+                # the same bytes both ways as this connection's last exchange: on disk already, pushes and all
                 return f"recorded as stub {opened.stub.id} (again)"
         try:
             req = body_of(proto_id, "request", fmt, request)
@@ -173,15 +197,16 @@ class Recorder:
         }
         if ignore:
             doc["ignore"] = sorted(set(ignore))
+        carried = self._pushes_of.get(doc["id"])
+        if carried:  # recorded again: the pushes recorded after it before are kept
+            doc["pushes"] = carried
         same = hashlib.sha1(repr((doc["request" if req.raw is None else "request_base64"],
                                   doc.get("reply", doc.get("reply_base64")))).encode()).digest()  # fmt: skip
         with self._lock:
             opened = self._open.get(conn_id)
-            repeat = opened is not None and opened.stub.id == doc["id"] and self._same.get(doc["id"]) == same
-            if repeat and opened is not None and not opened.stub.pushes:
-                opened.at = now  # this connection repeating itself: the file on disk already says it
+            if self._same.get(doc["id"]) == same and doc["id"] in self._on_disk:
+                # a request and reply on disk already (pushes and all): nothing to write
                 return f"recorded as stub {doc['id']} (again)"
-            # (a repeat with pushes is written again: a stub keeps the pushes after its latest request)
         stub = stub_from_json(doc, f"recorded {name_of(proto_id)}", self.ignore, source="recorded")
         with self._lock:
             if self.stats.stubs >= MAX_FILES:
@@ -189,9 +214,14 @@ class Recorder:
             why = self._write_stub(stub)
             if why:
                 return self._skip(why)
-            self.stats.stubs += 1
+            if stub.id not in self._same:
+                self.stats.stubs += 1
             self._same[stub.id] = same
-            self._open[conn_id] = _Open(stub, now, proto_id in SUBSCRIBING, raw)
+            subscribing = proto_id in SUBSCRIBING
+            opened = _Open(stub, now, subscribing, raw, securities(req.doc) if subscribing else frozenset())
+            self._open[conn_id] = opened
+            if subscribing:
+                self._subs.setdefault(conn_id, {})[stub.id] = opened
         shown = ", ".join(dict.fromkeys(redacted))
         said = f"recorded as stub {stub.id}" + (f" (redacted: {shown})" if redacted else "")
         return f"{said}; {sec.note}" if sec.note else said
@@ -215,14 +245,17 @@ class Recorder:
         secrets: Iterable[str | int],
         now: float,
     ) -> str:
-        """Attach a push to the request that (most likely) triggered it."""
+        """Attach a push to the subscription it concerns (by security, where its
+        shape is known), else to the connection's latest subscription, else to its
+        last recorded request (within the push window)."""
         with self._lock:
-            opened = self._open.get(conn_id)
-            if opened is None or now - opened.at > PUSH_WINDOW:
-                return "not recorded: no request of this connection within the push window"
-            stub = opened.stub
-            if len(stub.pushes) >= MAX_PUSHES:
-                return f"not recorded: {stub.id} already holds {MAX_PUSHES} pushes"
+            subs = [o for o in self._subs.get(conn_id, {}).values() if now - o.at <= MAX_PUSH_DELAY_MS / 1000]
+            last = self._open.get(conn_id)
+            candidates = subs or ([last] if last is not None and now - last.at <= PUSH_WINDOW else [])
+            if not candidates:
+                return "not recorded: no subscription or request of this connection within the push window"
+            if all(o.full(self._on_disk.get(o.stub.id, 0)) for o in candidates):  # O(1): nothing decoded
+                return f"not recorded: {candidates[-1].stub.id} takes no more pushes"
             unsafe = self._unknown_shape(proto_id)
             if unsafe:
                 return self._skip(unsafe)
@@ -237,6 +270,14 @@ class Recorder:
                     return f"not recorded: its bytes hold an id or key ({how})"
             else:
                 rep = Body(doc=scrub(rep.doc, self.redact, sec).doc)
+            opened = candidates[0]
+            if subs:
+                concerns = securities(rep.doc) if rep.doc is not None else frozenset()
+                matching = [o for o in subs if o.securities & concerns]
+                opened = max(matching or subs, key=lambda o: o.at)
+            stub = opened.stub
+            if opened.full(self._on_disk.get(stub.id, 0)):
+                return f"not recorded: {stub.id} takes no more pushes"
             item: dict[str, Any] = {
                 "proto_id": proto_id,
                 "after_ms": int(max(0.0, now - opened.at) * 1000),
@@ -250,6 +291,7 @@ class Recorder:
             if why:
                 return self._skip(why)
             opened.stub = new
+            self._pushes_of[new.id] = full["pushes"]
             self.stats.pushes += 1
             return f"recorded after stub {new.id}"
 
@@ -264,6 +306,7 @@ class Recorder:
     def connection_closed(self, conn_id: int) -> None:
         with self._lock:
             self._open.pop(conn_id, None)
+            self._subs.pop(conn_id, None)
 
     def _write_stub(self, stub: Stub) -> str:
         """Write (or rewrite) a stub file; why not, when it cannot be."""

@@ -7,14 +7,16 @@ does not serve: ``GetUserInfo`` (1005) answers with an account's name, id and
 web key, ``Qot_GetSecuritySnapshot`` (3203) answers with prices derived
 from the code, and ``Qot_Sub`` (3001) answers, then pushes
 ``Qot_UpdateBasicQot`` (3005) for each subscribed security three times, 50 ms
-apart.  Run: ``python tests/upstream_opend.py [mock-opend serve flags]``; it
-prints the same ready line as ``mock-opend serve``.
+apart (or at 0, N and 2N ms with ``UPSTREAM_PUSH_GAP_MS=N``).  Run:
+``python tests/upstream_opend.py [mock-opend serve flags]``; it prints the same
+ready line as ``mock-opend serve``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import sys
 from typing import Any
 
@@ -30,6 +32,8 @@ SNAPSHOT_REQ, SNAPSHOT_RSP = message_types(3203)  # type: ignore[misc]
 SUB_REQ, SUB_RSP = message_types(3001)  # type: ignore[misc]
 _, PUSH_RSP = message_types(3005)  # type: ignore[misc]
 USER_REQ, USER_RSP = message_types(1005)  # type: ignore[misc]
+# pushes after a subscription: at 0, gap and 2 x gap ms when set (a session spread over time), else 50 ms apart
+PUSH_GAP_MS = int(os.environ.get("UPSTREAM_PUSH_GAP_MS", "0"))
 
 
 def price_of(code: str) -> float:
@@ -72,7 +76,8 @@ def subscribe(gw: Gateway, session: Session, req: Any) -> Reply:
                 q.highPrice, q.openPrice, q.lowPrice, q.curPrice, q.lastClosePrice = p + 1, p, p - 1, p, p - 0.5
                 q.volume, q.turnover, q.turnoverRate, q.amplitude = 1000 * (i + 1), 10000.0 * (i + 1), 0.01, 1.5
                 wire = push.SerializeToString()
-                pushes.append(PushStub(3005, 50 * (i + 1), Body(raw=wire), 0, wire))
+                after = PUSH_GAP_MS * i if PUSH_GAP_MS else 50 * (i + 1)
+                pushes.append(PushStub(3005, after, Body(raw=wire), 0, wire))
     return Reply(rsp, pushes=tuple(pushes))
 
 
