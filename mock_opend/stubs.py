@@ -23,6 +23,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ MAX_PUSH_DELAY_MS = 600_000
 MAX_STUB_FILE = 16 << 20  # bytes of one stub file
 SEEN_CACHE = 4096  # request bodies remembered with the stub they matched
 NEAR_MISS_SCAN = 1000  # stubs compared with a request no stub matches, to name the nearest
+NEAR_MISS_BUDGET = 0.02  # seconds of work one miss may spend naming the nearest stub (the rest is skipped)
+NEAR_MISS_DIFFS = 50  # differences counted per stub compared (the score; past it, "far")
 MAX_DEPTH = 64  # nesting of a JSON body of unknown shape (protobuf's own parser stops at 100)
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
 RULE_RE = re.compile(r"[A-Za-z_*][A-Za-z0-9_*]*(\.[A-Za-z_*][A-Za-z0-9_*]*)*")
@@ -530,6 +533,7 @@ class StubStore:
         # proto id → a stub's own ignore rules → the normal form of its request → stubs, oldest first
         self._index: dict[int, dict[tuple[str, ...], dict[str, list[Stub]]]] = {}
         self._seen: dict[tuple[int, int, bytes], Stub] = {}  # request bytes already matched (cleared on change)
+        self._missed: dict[tuple[int, int, bytes], NearMiss] = {}  # request bytes no stub matched, and why
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -556,6 +560,7 @@ class StubStore:
             if existing is not None:
                 self._drop(existing)
             self._seen.clear()
+            self._missed.clear()
             self._by_id[stub.id] = stub
             self._by_proto.setdefault(stub.proto_id, {})[stub.id] = stub
             table = self._index.setdefault(stub.proto_id, {}).setdefault(stub.ignore, {})
@@ -564,6 +569,7 @@ class StubStore:
 
     def _drop(self, stub: Stub) -> None:
         self._seen.clear()
+        self._missed.clear()
         del self._by_id[stub.id]
         group = self._by_proto[stub.proto_id]
         del group[stub.id]
@@ -589,6 +595,7 @@ class StubStore:
             if sid is None:
                 n = len(self._by_id)
                 self._seen.clear()
+                self._missed.clear()
                 self._by_id.clear()
                 self._by_proto.clear()
                 self._index.clear()
@@ -623,6 +630,9 @@ class StubStore:
         if seen is not None:  # the same bytes as before: the same stub (a client repeating itself)
             seen.hits += 1
             return seen
+        missed = self._missed.get((proto_id, fmt, body))
+        if missed is not None:  # the same bytes missed before: the same answer, no search again
+            return missed
         with self._lock:
             tables = list(self._index.get(proto_id, {}).items())
             group = list(self._by_proto.get(proto_id, {}).values())[:NEAR_MISS_SCAN]
@@ -640,23 +650,37 @@ class StubStore:
                         self._seen.clear()
                     self._seen[(proto_id, fmt, bytes(body))] = stub
                 return stub
+        # the nearest stub, within a budget: the request is normalised once per set of
+        # ignore rules, each comparison stops after NEAR_MISS_DIFFS differences, and the
+        # scan stops after NEAR_MISS_BUDGET seconds (however large the request or the store)
         best: tuple[int, Stub, tuple[str, Any, Any]] | None = None
+        keys: dict[tuple[str, ...], Any] = {}
+        deadline = time.perf_counter() + NEAR_MISS_BUDGET
         for stub in group:
-            key = _key(request, (*self.ignore, *stub.ignore))
+            key = keys.get(stub.ignore)
+            if key is None:
+                key = keys[stub.ignore] = _key(request, (*self.ignore, *stub.ignore))
             if _is_bytes(stub.key) != _is_bytes(key):  # an unknown shape, recorded in the other body format
                 fmts = ("protobuf", "json") if _is_bytes(stub.key) else ("json", "protobuf")
                 score, first = 1 << 30, ("(body format)", *fmts)
             else:
-                diffs = list(itertools.islice(differences(stub.key, key), 1000))
+                diffs = list(itertools.islice(differences(stub.key, key), NEAR_MISS_DIFFS))
                 if not diffs:  # equal after all (e.g. 1 vs 1.0 normalise differently): a match
                     stub.hits += 1
                     return stub
                 score, first = len(diffs), diffs[0]
             if best is None or score < best[0]:
                 best = (score, stub, first)
+            if score <= 1 or time.perf_counter() > deadline:
+                break
         assert best is not None
         _, stub, (path, want, got) = best
-        return NearMiss(stub, path, want, got, count)
+        miss = NearMiss(stub, path, want, got, count)
+        with self._lock:
+            if len(self._missed) >= SEEN_CACHE:
+                self._missed.clear()
+            self._missed[(proto_id, fmt, bytes(body))] = miss
+        return miss
 
 
 def _canonical(key: Any) -> str:

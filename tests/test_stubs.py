@@ -410,3 +410,45 @@ def test_delayed_stub_pushes_never_hold_later_replies(opend_server_factory, raw_
     assert at[(1004, 78)] < 1.0 and at[(3301, 79)] < 1.0, seen  # not held behind the pushes
     assert [(p, s) for p, s in order if p == 3005] == [(3005, 1), (3005, 2), (3005, 3)]
     assert at[(3005, 2)] >= 1.4 and 2.9 <= at[(3005, 3)] < 6.0, seen
+
+
+def test_a_miss_among_many_large_stubs_is_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 stubs of 400-code snapshots and a 400-code request that matches none:
+    the request is normalised once (not once per stub), the search stops within its
+    budget, and the same miss again does no search at all (it used to cost 0.6 s
+    of event loop every time, 13 s at 10,000 codes)."""
+    import mock_opend.stubs as stubs_module
+
+    store = StubStore()
+    codes = [f"{i:05d}" for i in range(400)]
+    for n in range(1000):
+        doc = snapshot_stub(codes[0])
+        doc["request"] = {"c2s": {"securityList": [{"market": 1, "code": f"{n}-{c}"} for c in codes]}}
+        store.add_json(doc)
+    req: Any = SNAP_REQ()
+    for c in codes:
+        sec = req.c2s.securityList.add()
+        sec.market, sec.code = 1, f"x-{c}"
+    body = req.SerializeToString()
+    calls = {"key": 0, "differences": 0}
+    key, differences = stubs_module._key, stubs_module.differences
+
+    def counted_key(*a: Any) -> Any:
+        calls["key"] += 1
+        return key(*a)
+
+    def counted_differences(*a: Any) -> Any:
+        calls["differences"] += 1
+        return differences(*a)
+
+    monkeypatch.setattr(stubs_module, "_key", counted_key)
+    monkeypatch.setattr(stubs_module, "differences", counted_differences)
+    t0 = time.perf_counter()
+    miss = store.match(3203, FMT_PROTOBUF, body)
+    took = time.perf_counter() - t0
+    assert isinstance(miss, NearMiss) and miss.stub is not None and miss.candidates == 1000
+    assert calls["key"] <= 2, calls  # the exact lookup and the near-miss scan: once each per rule set
+    assert took < 1.0, f"{took:.2f} s for one miss"  # the budget is 20 ms of scanning; generous for a loaded machine
+    before = dict(calls)
+    assert store.match(3203, FMT_PROTOBUF, body) is miss  # the same miss again: remembered
+    assert calls == before
