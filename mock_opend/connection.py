@@ -13,6 +13,7 @@ a close.  Nothing a client sends can raise out of here.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import itertools
 import json
@@ -399,7 +400,7 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
     outcome.encoded = result.body
     entry.ret_type, entry.ret_msg = ret_type, ret_msg
     if gw.recorder is not None and entry.ret_type == 0:
-        entry.extra["record"] = _recording(
+        work = functools.partial(
             gw.recorder.exchange,
             session.conn_id,
             proto_id,
@@ -410,6 +411,7 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
             secrets=(*result.secrets, session.conn_id),
             now=time.time(),
         )
+        _record(gw.recorder, entry, work, len(request) + len(result.body))
 
 
 def journal_push(processor: Processor, proto_id: int, serial: int, fmt: int, body: bytes, secrets: Any) -> None:
@@ -421,20 +423,33 @@ def journal_push(processor: Processor, proto_id: int, serial: int, fmt: int, bod
     entry.ret_type, entry.ret_msg = reply_status(fmt, body)
     if gw.recorder is not None:
         keep_out = (*secrets, session.conn_id)
-        entry.extra["record"] = _recording(
+        work = functools.partial(
             gw.recorder.push, session.conn_id, proto_id, serial, fmt, body, secrets=keep_out, now=time.time()
         )
+        _record(gw.recorder, entry, work, len(body))
     gw.journal.add(entry)
 
 
-def _recording(call: Any, *args: Any, **kwargs: Any) -> str:
-    """What the recorder did; a failure to write (disk full, a stub the live store
-    refuses) is reported in the journal and the log, and the client still gets its reply."""
-    try:
-        return str(call(*args, **kwargs))
-    except Exception as exc:
-        logging.getLogger("mock_opend.record").exception("recording failed")
-        return f"not recorded: {type(exc).__name__}: {exc}"
+def _record(recorder: Any, entry: JournalEntry, work: Any, size: int) -> None:
+    """Record an exchange or a push (large ones off the event loop, in order); the
+    journal entry says what the recorder did once it is done.  A failure to write
+    (disk full, a stub the live store refuses) is reported in the journal and the
+    log, and the client still gets its reply."""
+
+    def attempt() -> str:
+        try:
+            return str(work())
+        except Exception as exc:
+            logging.getLogger("mock_opend.record").exception("recording failed")
+            return f"not recorded: {type(exc).__name__}: {exc}"
+
+    def done(said: str) -> None:
+        entry.extra["record"] = said
+
+    entry.extra["record"] = f"being recorded off the event loop ({size:,} bytes)"
+    said = recorder.submit(attempt, size, done)
+    if said is not None:
+        entry.extra["record"] = said
 
 
 def _continuation(entry: JournalEntry) -> bool:

@@ -390,6 +390,10 @@ def document() -> dict[str, Any]:
                         stubs=COUNT,
                         pushes=COUNT,
                         fixture_rows=COUNT,
+                        pending={
+                            **COUNT,
+                            "description": "exchanges and pushes still being recorded off the event loop",
+                        },
                         skipped={"type": "array", "items": {"type": "string"}},
                     ),
                     "the recording",

@@ -18,6 +18,7 @@ when none of those values occurs in its bytes, in any encoding.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import hashlib
@@ -26,7 +27,8 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -63,6 +65,8 @@ MAX_BYTES = 1 << 30  # bytes one recording writes, stubs and fixture rewrites to
 PUSH_WINDOW = 60.0  # seconds after a request during which its pushes are kept
 PUSH_FILE_BUDGET = 1 << 20  # a stub file that has grown past this takes no more pushes
 MAX_PAGE_ROWS = 1000  # the most rows a 3301 page holds
+INLINE_BYTES = 64 << 10  # an exchange or push this small is recorded at once, when nothing waits
+QUEUE_BYTES = 64 << 20  # bytes waiting for the recording thread; past this, not recorded (and said so)
 SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follow them
 
 
@@ -125,6 +129,11 @@ class Recorder:
         self._open: dict[int, _Open] = {}  # each connection's last recorded exchange
         self._subs: dict[int, dict[str, _Open]] = {}  # each connection's subscriptions, by stub id
         self._pushes_of: dict[str, list[dict[str, Any]]] = {}  # a stub's recorded pushes: a re-recording keeps them
+        self._work: collections.deque[tuple[Callable[[], str], int, Callable[[str], None]]] = collections.deque()
+        self._work_cond = threading.Condition()
+        self._queued_bytes = 0
+        self._busy = 0  # submitted and not finished (queued or running)
+        self._thread: threading.Thread | None = None
         self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._written = 0
@@ -401,12 +410,63 @@ class Recorder:
         log.warning("record: %s", why)
         return why
 
+    # -- off the event loop ----------------------------------------------------------------
+    def submit(self, work: Callable[[], str], size: int, done: Callable[[str], None]) -> str | None:
+        """Run ``work`` (an ``exchange`` or ``push``) now when it is small and nothing
+        waits, and say what it did; else queue it for the recording thread (in order,
+        bounded by QUEUE_BYTES) and return None: ``done`` gets what it did.  The
+        event loop never decodes, scrubs or writes a large recording."""
+        with self._work_cond:
+            inline = not self._busy and size <= INLINE_BYTES
+            if not inline:
+                if self._queued_bytes + size > QUEUE_BYTES:
+                    return self._skip(f"not recorded: {QUEUE_BYTES >> 20} MiB already wait to be recorded")
+                self._work.append((work, size, done))
+                self._queued_bytes += size
+                self._busy += 1
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="mock-opend-recorder", daemon=True)
+                    self._thread.start()
+                self._work_cond.notify()
+                return None
+        return work()
+
+    def _run(self) -> None:
+        while True:
+            with self._work_cond:
+                while not self._work:
+                    self._work_cond.wait()
+                work, size, done = self._work.popleft()
+            try:
+                said = work()
+            except Exception as exc:  # reported, never raised: the client has its reply already
+                log.exception("recording failed")
+                said = f"not recorded: {type(exc).__name__}: {exc}"
+            finally:
+                with self._work_cond:
+                    self._queued_bytes -= size
+                    self._busy -= 1
+                    self._work_cond.notify_all()
+            done(said)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted is recorded; False if it is not within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._work_cond:
+            while self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._work_cond.wait(left)
+        return True
+
     def summary(self) -> dict[str, Any]:
         return {
             "directory": str(self.dir),
             "stubs": self.stats.stubs,
             "pushes": self.stats.pushes,
             "fixture_rows": self.stats.rows,
+            "pending": self._busy,  # exchanges and pushes still being recorded off the event loop
             "skipped": self.stats.skipped[-20:],
         }
 

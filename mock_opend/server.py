@@ -542,9 +542,13 @@ class MockOpenD:
                 proto.sweep(now)
 
     async def stop(self) -> None:
-        """Refuse new connections, answer what is in flight, close, within a second."""
+        """Refuse new connections, answer what is in flight, close, within a second
+        (and finish writing what is being recorded)."""
         if self._server is not None:
             self._server.close()  # no new TCP connections from here on
+        recorder = self.gateway.recorder
+        if recorder is not None:
+            await asyncio.get_running_loop().run_in_executor(None, recorder.flush, 10.0)
         if self._attaching is not None:  # let the HTTP servers finish starting, so they stop cleanly
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._attaching), 5)
