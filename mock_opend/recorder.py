@@ -79,6 +79,7 @@ class _Open:
     subscribing: bool
     raw: bytes = b""  # digest of the exchange's bytes, to know a repeat without decoding it
     securities: frozenset[tuple[str, str]] = frozenset()  # what a subscription subscribes
+    seen: int = 0  # pushes since this request; those the stub already holds are not added again
 
     def full(self, on_disk: int) -> bool:
         """No push can be added: the stub holds MAX_PUSHES, or its file is past the budget."""
@@ -173,7 +174,9 @@ class Recorder:
         with self._lock:
             opened = self._open.get(conn_id)
             if opened is not None and opened.raw == raw:
-                # the same bytes both ways as this connection's last exchange: on disk already, pushes and all
+                # the same bytes both ways as this connection's last exchange: on disk already, pushes and
+                # all; the pushes that follow are matched against the ones it holds
+                opened.at, opened.seen = now, 0
                 return f"recorded as stub {opened.stub.id} (again)"
         try:
             req = body_of(proto_id, "request", fmt, request)
@@ -211,26 +214,26 @@ class Recorder:
             doc["pushes"] = carried
         same = hashlib.sha1(repr((doc["request" if req.raw is None else "request_base64"],
                                   doc.get("reply", doc.get("reply_base64")))).encode()).digest()  # fmt: skip
-        with self._lock:
-            opened = self._open.get(conn_id)
-            if self._same.get(doc["id"]) == same and doc["id"] in self._on_disk:
-                # a request and reply on disk already (pushes and all): nothing to write
-                return f"recorded as stub {doc['id']} (again)"
         stub = stub_from_json(doc, f"recorded {name_of(proto_id)}", self.ignore, source="recorded")
         with self._lock:
-            if self.stats.stubs >= MAX_FILES:
-                return self._skip(f"{stub.id}: not recorded, this recording already holds {MAX_FILES} stubs")
-            why = self._write_stub(stub)
-            if why:
-                return self._skip(why)
-            if stub.id not in self._same:
-                self.stats.stubs += 1
-            self._same[stub.id] = same
+            # a request and reply on disk already (pushes and all): nothing to write
+            again = self._same.get(stub.id) == same and stub.id in self._on_disk
+            if not again:
+                if stub.id not in self._same and self.stats.stubs >= MAX_FILES:
+                    return self._skip(f"{stub.id}: not recorded, this recording already holds {MAX_FILES} stubs")
+                why = self._write_stub(stub)
+                if why:
+                    return self._skip(why)
+                if stub.id not in self._same:
+                    self.stats.stubs += 1
+                self._same[stub.id] = same
             subscribing = proto_id in SUBSCRIBING
             opened = _Open(stub, now, subscribing, raw, securities(req.doc) if subscribing else frozenset())
             self._open[conn_id] = opened
             if subscribing:
                 self._subs.setdefault(conn_id, {})[stub.id] = opened
+        if again:
+            return f"recorded as stub {stub.id} (again)"
         shown = ", ".join(dict.fromkeys(redacted))
         said = f"recorded as stub {stub.id}" + (f" (redacted: {shown})" if redacted else "")
         return f"{said}; {sec.note}" if sec.note else said
@@ -285,6 +288,9 @@ class Recorder:
                 matching = [o for o in subs if o.securities & concerns]
                 opened = max(matching or subs, key=lambda o: o.at)
             stub = opened.stub
+            if opened.seen < len(stub.pushes):  # a repeat of a push the stub holds already
+                opened.seen += 1
+                return f"recorded after stub {stub.id} (again, push {opened.seen})"
             if opened.full(self._on_disk.get(stub.id, 0)):
                 return f"not recorded: {stub.id} takes no more pushes"
             item: dict[str, Any] = {
@@ -300,6 +306,7 @@ class Recorder:
             if why:
                 return self._skip(why)
             opened.stub = new
+            opened.seen += 1
             self._pushes_of[new.id] = full["pushes"]
             self.stats.pushes += 1
             return f"recorded after stub {new.id}"

@@ -163,3 +163,50 @@ def test_the_sdks_get_user_info_through_the_recording_proxy_writes_no_web_key(tm
     assert WEB_KEY not in text and str(USER_ID) not in text and "Alice Example" not in text  # …the file did not
     (entry,) = [e for e in journal["entries"] if e["proto_id"] == 1005]
     assert "reply s2c.webKey" in entry["record"], entry["record"]
+
+
+def test_pushes_go_to_their_subscription_and_a_repeat_keeps_them(tmp_path: Path) -> None:
+    """Subscribe to HK.00700, take a snapshot, pushes for HK.00700 arrive, take the
+    snapshot again: the pushes are the subscription's (they used to go to the
+    snapshot, which came last), and what /record counts is what is on disk."""
+    sub_req, sub_rsp = message_types(3001)  # type: ignore[misc]
+    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
+    _, push_rsp = message_types(3005)  # type: ignore[misc]
+    sub: Any = sub_req()
+    sub.c2s.isSubOrUnSub, sub.c2s.subTypeList[:] = True, [1]
+    s = sub.c2s.securityList.add()
+    s.market, s.code = 1, "00700"
+    ok: Any = sub_rsp()
+    ok.retType = 0
+    ok.s2c.SetInParent()
+    snap: Any = snap_req()
+    s = snap.c2s.securityList.add()
+    s.market, s.code = 1, "00700"
+    shot: Any = snap_rsp()
+    shot.retType = 0
+    shot.s2c.SetInParent()
+    rec = Recorder(tmp_path)
+    kw: dict[str, Any] = {"server_ver": 1, "secrets": ()}
+    assert rec.exchange(
+        1, 3001, FMT_PROTOBUF, sub.SerializePartialToString(), ok.SerializePartialToString(), now=0, **kw
+    )
+    assert rec.exchange(
+        1, 3203, FMT_PROTOBUF, snap.SerializePartialToString(), shot.SerializePartialToString(), now=1, **kw
+    )
+    for i in range(3):
+        push: Any = push_rsp()
+        push.retType = 0
+        q = push.s2c.basicQotList.add()
+        q.security.market, q.security.code, q.curPrice = 1, "00700", 10.0 + i
+        said = rec.push(1, 3005, 0, FMT_PROTOBUF, push.SerializePartialToString(), secrets=(), now=8.0 * i)
+        assert said.startswith("recorded after stub 3001-"), said
+    again = rec.exchange(
+        1, 3203, FMT_PROTOBUF, snap.SerializePartialToString(), shot.SerializePartialToString(), now=20, **kw
+    )
+    assert again.endswith("(again)"), again
+    files = {
+        json.loads(p.read_text())["proto_id"]: json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")
+    }
+    assert [p["after_ms"] for p in files[3001]["pushes"]] == [0, 8000, 16000]
+    assert not files[3203].get("pushes")
+    assert rec.summary()["pushes"] == sum(len(f.get("pushes", [])) for f in files.values()) == 3
