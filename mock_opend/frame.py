@@ -103,6 +103,10 @@ class FrameDecoder:
         """Bytes received but not yet part of a complete frame."""
         return len(self._buf)
 
+    def reset(self) -> None:
+        """Drop what is buffered (the connection is gone)."""
+        self._buf = bytearray()
+
     def feed(self, data: bytes) -> list[Frame | FramingError]:
         if self.broken:
             return []

@@ -62,11 +62,15 @@ class RelayFailure:
 Done = Callable[[Relayed | RelayFailure], None]
 
 
+def _ignore(event: Push) -> None:
+    """What a closed link does with a push."""
+
+
 class _LinkProtocol(asyncio.Protocol):
     """The socket of one link; a new one for every (re)connection."""
 
     def __init__(self, owner: Link, link: UpstreamLink) -> None:
-        self.owner = owner
+        self.owner: Link | None = owner  # None once lost: no reference cycle outlives the socket
         self.link = link
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[Ready] = asyncio.get_running_loop().create_future()
@@ -81,9 +85,11 @@ class _LinkProtocol(asyncio.Protocol):
                 if not self.ready.done():
                     self.ready.set_result(event)
             elif isinstance(event, Reply):
-                self.owner._reply(event)
+                if self.owner is not None:
+                    self.owner._reply(event)
             elif isinstance(event, Push):
-                self.owner._push(event)
+                if self.owner is not None:
+                    self.owner._push(event)
             elif isinstance(event, Broken):
                 self._fail(event.reason)
                 if self.transport is not None:
@@ -92,12 +98,15 @@ class _LinkProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self._fail(self.link.broken or (f"closed: {exc}" if exc else "closed by the upstream"))
+        self.owner = None
+        self.link.decoder.reset()  # a half frame held (up to 16 MiB) goes now, not when a collector runs
 
     def _fail(self, reason: str) -> None:
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(reason))
             self.ready.exception()  # retrieved: nobody may be waiting any more
-        self.owner._lost(self, reason)
+        if self.owner is not None:
+            self.owner._lost(self, reason)
 
 
 @dataclass(slots=True)
@@ -239,6 +248,7 @@ class Link:
     def _lost(self, proto: _LinkProtocol, reason: str) -> None:
         if proto is not self._proto:
             return
+        self._proto = None  # the next request connects again
         if self._keep_alive is not None:
             self._keep_alive.cancel()
             self._keep_alive = None
@@ -283,5 +293,9 @@ class Link:
         if self._keep_alive is not None:
             self._keep_alive.cancel()
             self._keep_alive = None
-        if self._proto is not None and self._proto.transport is not None:
-            self._proto.transport.abort()
+        proto, self._proto = self._proto, None
+        if proto is not None:
+            proto.owner = None
+            if proto.transport is not None:
+                proto.transport.abort()
+        self.on_push = _ignore  # the client's callback (a closure over this link) is let go

@@ -33,6 +33,11 @@ log = logging.getLogger("mock_opend")
 OUT_BACKLOG = 256  # action lists queued for one WebSocket before its upstream link stops being read
 
 
+def _size(actions: list[Any]) -> int:
+    """Bytes an action list will write (what a WebSocket's queue holds)."""
+    return sum(len(a.data) for a in actions if isinstance(a, Send))
+
+
 def _abort(request: web.BaseRequest, reset: bool = False) -> None:
     transport = request.transport
     if transport is None:
@@ -114,10 +119,14 @@ async def start_ws_site(
         room.set()
         limit = config.upstream_max_inflight
 
+        queued = [0]  # bytes in ``out``: with the count, what holds the upstream link back
+        budget = 4 * config.write_buffer_limit
+
         def deliver(actions: list[Any]) -> None:
             if actions:
+                queued[0] += _size(actions)
                 out.put_nowait(actions)
-                if link is not None and out.qsize() > OUT_BACKLOG:
+                if link is not None and (out.qsize() > OUT_BACKLOG or queued[0] > budget):
                     link.pause_reading()  # far behind: pushes wait at the upstream
 
         def relayed(token: int, result: Any) -> None:
@@ -185,7 +194,7 @@ async def start_ws_site(
                 aside.discard(handle)  # type: ignore[arg-type]
                 aside_bytes[0] -= size
                 if not conn.closed:
-                    out.put_nowait([Send(action.data)])
+                    deliver([Send(action.data)])
 
             handle = asyncio.get_running_loop().call_later(action.delay, due)
             aside.add(handle)
@@ -194,11 +203,12 @@ async def start_ws_site(
             while True:
                 actions = await out.get()
                 ok = await perform(actions)
+                queued[0] -= _size(actions)
                 out.task_done()
                 if not ok:
                     conn.closed = True
                     return
-                if link is not None and link.paused and out.qsize() < OUT_BACKLOG // 2:
+                if link is not None and link.paused and out.qsize() < OUT_BACKLOG // 2 and queued[0] < budget // 2:
                     link.resume_reading()
 
         writing = asyncio.get_running_loop().create_task(writer())

@@ -38,6 +38,8 @@ class FakeUpstream:
                 conn, _ = self.sock.accept()
             except TimeoutError:
                 continue
+            except OSError:  # closed
+                return
             threading.Thread(target=self._client, args=(conn,), daemon=True).start()
 
     def _client(self, conn: socket.socket) -> None:
@@ -58,14 +60,18 @@ class FakeUpstream:
                         break
                     buf = buf[HEADER_LEN + h.body_len :]
                     if h.proto_id == 1001:
-                        rsp = InitConnectResponse()
-                        rsp.retType = 0
-                        s2c = rsp.s2c
-                        s2c.serverVer, s2c.loginUserID, s2c.connID = 1011, 987654321012, 7777777777
-                        s2c.connAESKey, s2c.keepAliveInterval = "0123456789abcdef", 10
-                        conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
+                        self._reply_init(conn, h.serial)
                     elif h.proto_id != 1004:
                         conn.sendall(encode_frame(h.proto_id, h.serial, self.reply, fmt=self.fmt))
+
+    @staticmethod
+    def _reply_init(conn: socket.socket, serial: int) -> None:
+        rsp = InitConnectResponse()
+        rsp.retType = 0
+        s2c = rsp.s2c
+        s2c.serverVer, s2c.loginUserID, s2c.connID = 1011, 987654321012, 7777777777
+        s2c.connAESKey, s2c.keepAliveInterval = "0123456789abcdef", 10
+        conn.sendall(encode_frame(1001, serial, rsp.SerializeToString()))
 
     def close(self) -> None:
         self.stopping.set()
