@@ -210,3 +210,38 @@ def test_pushes_go_to_their_subscription_and_a_repeat_keeps_them(tmp_path: Path)
     assert [p["after_ms"] for p in files[3001]["pushes"]] == [0, 8000, 16000]
     assert not files[3203].get("pushes")
     assert rec.summary()["pushes"] == sum(len(f.get("pushes", [])) for f in files.values()) == 3
+
+
+def test_pushes_past_a_full_stub_file_are_dropped_without_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a stub file is past the push budget (1 MiB), a further push is refused
+    before it is decoded or serialised (each used to cost ~29 ms of event loop)."""
+    import mock_opend.recorder as recorder_module
+
+    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
+    req: Any = snap_req()
+    s = req.c2s.securityList.add()
+    s.market, s.code = 1, "00700"
+    rsp: Any = snap_rsp()
+    rsp.retType = 0
+    rsp.s2c.SetInParent()
+    rec = Recorder(tmp_path)
+    rec.exchange(
+        1,
+        3203,
+        FMT_PROTOBUF,
+        req.SerializePartialToString(),
+        rsp.SerializePartialToString(),
+        server_ver=1,
+        secrets=(),
+        now=0,
+    )
+    (sid,) = rec._on_disk
+    rec._on_disk[sid] = recorder_module.PUSH_FILE_BUDGET + 1  # as if the file had grown past the budget
+    decoded = []
+    real = recorder_module.body_of
+    monkeypatch.setattr(recorder_module, "body_of", lambda *a: decoded.append(a) or real(*a))
+    said = rec.push(1, 3005, 0, FMT_PROTOBUF, b"\x08\x00", secrets=(), now=1)
+    assert said.startswith("not recorded:") and "takes no more pushes" in said, said
+    assert decoded == []
