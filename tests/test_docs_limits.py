@@ -47,6 +47,11 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
             f"`upstream_max_inflight` ({c.upstream_max_inflight})"
         ),
         "an upstream frame": _size(upstream.MAX_UPSTREAM_BODY),
+        "exchanges waiting for the recording thread": _size(recorder.QUEUE_BYTES),
+        "naming the nearest stub for a request none matches": (
+            f"{stubs.NEAR_MISS_BUDGET * 1000:g} ms of work, {stubs.NEAR_MISS_SCAN:,} stubs; "
+            "the answer remembered for the same bytes"
+        ),
     }
     for resource, bound in expected.items():
         assert rows[resource] == bound, (resource, rows[resource], bound)
