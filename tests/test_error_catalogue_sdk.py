@@ -93,6 +93,7 @@ OTHER_TRANSPORTS = {
     "UPSTREAM_UNREACHABLE": "test_record_replay.py",
     "UPSTREAM_TIMEOUT": "test_record_replay.py",
     "UPSTREAM_LOST": "test_record_replay.py",
+    "UPSTREAM_BAD_REPLY": "test_relay_format.py",
 }
 
 
