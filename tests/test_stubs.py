@@ -452,3 +452,41 @@ def test_a_miss_among_many_large_stubs_is_bounded_work(monkeypatch: pytest.Monke
     before = dict(calls)
     assert store.match(3203, FMT_PROTOBUF, body) is miss  # the same miss again: remembered
     assert calls == before
+
+
+def test_delayed_stub_pushes_never_hold_later_replies_on_websocket(opend_server_factory) -> None:
+    """The same over the WebSocket port: a 3301 asked right after a stubbed request
+    whose pushes are due at 0 and 2 s is answered at once."""
+    import asyncio
+
+    import aiohttp
+    from test_websocket import init_body
+
+    from mock_opend.stubs import Body
+    from mock_opend.ws_protocol import pack_request, unpack_reply
+
+    server = opend_server_factory(now="2026-06-15", ws_port=0)
+    doc = snapshot_stub()
+    doc["pushes"] = [
+        {"proto_id": 3005, "after_ms": ms, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for ms in (0, 2000)
+    ]
+    server.add_stub(doc)
+
+    async def talk() -> list[tuple[int, float]]:
+        async with aiohttp.ClientSession() as s, s.ws_connect(f"ws://127.0.0.1:{server.ws_port}/") as ws:
+            await ws.send_bytes(pack_request(1, 2, init_body()))
+            await ws.receive(timeout=10)
+            t0 = time.monotonic()
+            await ws.send_bytes(pack_request(3203, 9, request_bytes("00700")))
+            await ws.send_bytes(pack_request(3301, 10, OPTION_STATS))
+            got = []
+            for _ in range(4):
+                cmd = unpack_reply((await ws.receive(timeout=10)).data)[0]
+                got.append((cmd, time.monotonic() - t0))
+            return got
+
+    got = asyncio.run(talk())
+    at = {cmd: t for cmd, t in reversed(got)}  # first time each was seen
+    assert got[0][0] == 3203
+    assert at[3301] < 1.0, got
+    assert [cmd for cmd, _ in got].count(3005) == 2 and got[-1][0] == 3005 and got[-1][1] >= 1.9, got
