@@ -7,13 +7,16 @@ secrets are kept out twice over:
   fields (``stubs.DEFAULT_REDACT``) and the user's ``record_redact`` rules, any
   field whose name has a credential-like word in it (key, token, secret,
   password, sign, cookie, auth…: ``webKey``, ``websocketKey``, ``connAESKey``)
-  is replaced, unless it is one of the paging cursors the gateway hands out
-  (``nextPageKey``, ``nextReqKey``), which a replay needs.
+  (or, lower-cased, contains one: ``apikey``, ``accesstoken``,
+  ``authorization``) is replaced, unless it is data a replay needs (the paging
+  cursors ``nextPageKey`` and ``nextReqKey``, ``typeSign``, ``session``).
 - **By value, in every encoding.** The live session's ids and keys (the
   upstream's connID and loginUserID, its AES key and IV, the client's connID)
   are looked for wherever they may hide: as a number or a decimal string value,
-  inside a longer text, as a JSON object key, as a float; in bytes kept as
-  base64, as a varint, fixed32/fixed64 or decimal text.  Only values long
+  inside a longer text, as a JSON object key, as a float, inside a bytes field
+  (a paging cursor that carries session state); in bytes kept as base64, as a
+  varint or zigzag varint, fixed32/fixed64 either way round, a double, decimal,
+  hex or base64 text.  Only values long
   enough to be unambiguous are looked for (``MIN_CHARS``): ``loginUserID = 1``
   would otherwise turn every 1 of a recording (a market, a volume) into a
   placeholder.  A value too short is said so in the recording's journal note,
@@ -25,6 +28,7 @@ redacted is what was redacted.
 
 from __future__ import annotations
 
+import base64
 import re
 import struct
 from collections.abc import Iterable, Sequence
@@ -32,7 +36,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MIN_CHARS = 6  # an id or key is looked for by value only from this many digits or characters
-SAFE_NAMES = frozenset({"nextPageKey", "nextReqKey"})  # paging cursors: needed to replay, not credentials
+SAFE_NAMES = frozenset(  # data, not credentials: paging cursors a replay needs (their bytes are still
+    # checked for the session's ids), a ticker's sign type, a trading session
+    {"nextPageKey", "nextReqKey", "typeSign", "session", "keyword", "keywords"}
+)
+# anywhere in a lower-cased name: "apikey", "accesstoken", "authorization", "webkeys", "passphrase"
+CREDENTIAL_PARTS = (
+    "key",
+    "token",
+    "secret",
+    "passw",
+    "passphrase",
+    "pwd",
+    "sign",
+    "cookie",
+    "credential",
+    "auth",
+    "sessionid",
+    "cert",
+)
 CREDENTIAL_WORDS = frozenset(
     {
         "key",
@@ -72,7 +94,11 @@ def credential_like(name: str) -> bool:
     if name in SAFE_NAMES:
         return False
     lowered = name.lower()
-    return lowered in CREDENTIAL_WORDS or any(w in CREDENTIAL_WORDS for w in words(name))
+    return (
+        lowered in CREDENTIAL_WORDS
+        or any(w in CREDENTIAL_WORDS for w in words(name))
+        or any(part in lowered for part in CREDENTIAL_PARTS)
+    )
 
 
 @dataclass(frozen=True)
@@ -130,18 +156,32 @@ class Secrets:
 
     def in_bytes(self, data: bytes) -> str:
         """How a secret appears in raw bytes ('' when it does not)."""
+        lowered = data.lower()
         for n in self.numbers:
             if n > 0 and _varint(n) in data:
                 return "a varint"
-            if 0 < n < 1 << 32 and struct.pack("<I", n) in data:
+            if _varint((n << 1) ^ (n >> 63) if n < 0 else n << 1) in data:
+                return "a zigzag varint"
+            if 0 < n < 1 << 32 and (struct.pack("<I", n) in data or struct.pack(">I", n) in data):
                 return "a fixed32"
-            if -(1 << 63) <= n < 1 << 64 and struct.pack("<Q" if n >= 0 else "<q", n) in data:
-                return "a fixed64"
+            if -(1 << 63) <= n < 1 << 64:
+                fmt = "Q" if n >= 0 else "q"
+                if struct.pack("<" + fmt, n) in data or struct.pack(">" + fmt, n) in data:
+                    return "a fixed64"
+            if abs(n) < 1 << 53 and (struct.pack("<d", float(n)) in data or struct.pack(">d", float(n)) in data):
+                return "a double"
             if str(n).encode() in data:
                 return "decimal text"
+            if f"{n:x}".encode() in lowered:
+                return "hex text"
         for t in self.texts:
-            if t.encode() in data:
+            raw = t.encode()
+            if raw in data or raw.lower() in lowered:
                 return "text"
+            if raw.hex().encode() in lowered:
+                return "hex text"
+            if base64.b64encode(raw).rstrip(b"=") in data:
+                return "base64 text"
         return ""
 
 
@@ -221,11 +261,28 @@ def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
             if node.lstrip("-").isdigit():
                 return "0"
             return secrets.hide_in_text(node)
+        if isinstance(node, str) and len(node) >= 8 and (secrets.numbers or secrets.texts):
+            raw = _maybe_base64(node)  # a bytes field (protobuf JSON): a cursor may carry session state
+            if raw is not None and secrets.in_bytes(raw):
+                hit(path, path[-1] if path else "*")
+                return ""
         return node
 
     out.doc = walk(doc, [])
     out.ignore = list(dict.fromkeys(out.ignore))
     return out
+
+
+def _maybe_base64(text: str) -> bytes | None:
+    if len(text) > 1 << 20 or not _B64.fullmatch(text):
+        return None
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=False)
+    except ValueError:
+        return None
+
+
+_B64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
 def _matches(pattern: list[str], path: list[str]) -> bool:

@@ -245,3 +245,73 @@ def test_pushes_past_a_full_stub_file_are_dropped_without_decoding(
     said = rec.push(1, 3005, 0, FMT_PROTOBUF, b"\x08\x00", secrets=(), now=1)
     assert said.startswith("not recorded:") and "takes no more pushes" in said, said
     assert decoded == []
+
+
+# -- the second attack round (new techniques on the fixed code) --------------------------------
+
+
+def test_lower_case_and_plural_credential_names_are_redacted_and_data_names_are_not(tmp_path: Path) -> None:
+    reply = {
+        "retType": 0,
+        "s2c": {
+            k: "s3cr3t-value"
+            for k in ("apikey", "authorization", "accesstoken", "sessionid", "webkeys", "passphrase", "privkey")
+        }
+        | {"typeSign": 3, "session": 1, "price": "s3cr3t-value-is-not-this"},
+    }
+    rec = Recorder(tmp_path)
+    said = rec.exchange(1, 3206, FMT_JSON, b'{"c2s": {}}', json.dumps(reply).encode(), server_ver=1, secrets=(), now=0)
+    assert said.startswith("recorded as stub"), said
+    s2c = json.loads(_files(tmp_path))["reply"]["s2c"]
+    assert {k for k, v in s2c.items() if v == "REDACTED"} == {
+        "apikey", "authorization", "accesstoken", "sessionid", "webkeys", "passphrase", "privkey"
+    }  # fmt: skip
+    assert s2c["typeSign"] == 3 and s2c["session"] == 1 and s2c["price"] == "s3cr3t-value-is-not-this"
+
+
+def test_a_paging_cursor_that_carries_the_session_id_is_redacted(tmp_path: Path) -> None:
+    """A known shape's bytes field (3103's nextReqKey) holding the login id."""
+    req_cls, rsp_cls = message_types(3103)  # type: ignore[misc]
+    req: Any = req_cls()
+    req.c2s.rehabType, req.c2s.klType = 1, 2
+    req.c2s.security.market, req.c2s.security.code = 1, "00700"
+    req.c2s.beginTime, req.c2s.endTime = "2024-01-01", "2024-06-01"
+    rsp: Any = rsp_cls()
+    rsp.retType = 0
+    rsp.s2c.security.market, rsp.s2c.security.code = 1, "00700"
+    rsp.s2c.nextReqKey = b"cursor:" + str(USER_ID).encode() + b":" + varint(USER_ID)
+    rec = Recorder(tmp_path)
+    said = rec.exchange(
+        1, 3103, FMT_PROTOBUF, req.SerializePartialToString(), rsp.SerializePartialToString(),
+        server_ver=1, secrets=(USER_ID,), now=0,
+    )  # fmt: skip
+    assert "reply s2c.nextReqKey" in said, said
+    doc = json.loads(_files(tmp_path))
+    assert doc["reply"]["s2c"]["nextReqKey"] == ""
+
+
+@pytest.mark.parametrize(
+    ("encoding", "payload"),
+    [
+        ("a zigzag varint", b"\x18" + varint(USER_ID << 1)),
+        ("a double", b"\x21" + struct.pack("<d", float(USER_ID))),
+        ("a fixed64", b"\x19" + struct.pack(">Q", USER_ID)),
+        ("hex text", b"\x12\x0a" + f"{USER_ID:x}".encode()),
+    ],
+)
+def test_more_encodings_of_an_id_in_raw_bytes_are_refused(tmp_path: Path, encoding: str, payload: bytes) -> None:
+    rec = Recorder(tmp_path)
+    said = rec.exchange(
+        1, 3210, FMT_PROTOBUF, b"\x0a\x00", b"\x08\x00" + payload, server_ver=1, secrets=(USER_ID,), now=0
+    )
+    assert "its bytes hold an id or key" in said, (encoding, said)
+
+
+def test_an_aes_key_in_base64_in_raw_bytes_is_refused(tmp_path: Path) -> None:
+    import base64
+
+    key = "0123456789abcdef"
+    rec = Recorder(tmp_path)
+    body = b"\x08\x00\x12\x18" + base64.b64encode(key.encode())
+    said = rec.exchange(1, 3210, FMT_PROTOBUF, b"\x0a\x00", body, server_ver=1, secrets=(key,), now=0)
+    assert "its bytes hold an id or key (base64 text)" in said, said
