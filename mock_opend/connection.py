@@ -253,7 +253,8 @@ class Processor:
         near: NearMiss | None = None
         if gw.stubs.has(proto_id):
             try:
-                found = gw.stubs.match(proto_id, fmt, body)
+                # the nearest stub is looked for only when the miss becomes an error here
+                found = gw.stubs.match(proto_id, fmt, body, nearest=spec is None and not gw.relays(proto_id))
             except BodyError as exc:
                 raise ServerError(E.BAD_BODY, proto_id=proto_id, detail=str(exc)) from None
             if isinstance(found, Stub):

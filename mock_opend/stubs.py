@@ -44,6 +44,7 @@ SEEN_CACHE = 4096  # request bodies remembered with the stub they matched
 NEAR_MISS_SCAN = 1000  # stubs compared with a request no stub matches, to name the nearest
 NEAR_MISS_BUDGET = 0.02  # seconds of work one miss may spend naming the nearest stub (the rest is skipped)
 NEAR_MISS_DIFFS = 50  # differences counted per stub compared (the score; past it, "far")
+NEAR_MISS_PER_SECOND = 0.1  # seconds of near-miss work in any one second, all clients together
 MAX_DEPTH = 64  # nesting of a JSON body of unknown shape (protobuf's own parser stops at 100)
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
 RULE_RE = re.compile(r"[A-Za-z_*][A-Za-z0-9_*]*(\.[A-Za-z_*][A-Za-z0-9_*]*)*")
@@ -534,6 +535,8 @@ class StubStore:
         self._index: dict[int, dict[tuple[str, ...], dict[str, list[Stub]]]] = {}
         self._seen: dict[tuple[int, int, bytes], Stub] = {}  # request bytes already matched (cleared on change)
         self._missed: dict[tuple[int, int, bytes], NearMiss] = {}  # request bytes no stub matched, and why
+        self._version = 0  # bumped by every change: a search only caches what it found if none came between
+        self._scan_window = (0.0, 0.0)  # (start of the current second, near-miss work spent in it)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -561,6 +564,7 @@ class StubStore:
                 self._drop(existing)
             self._seen.clear()
             self._missed.clear()
+            self._version += 1
             self._by_id[stub.id] = stub
             self._by_proto.setdefault(stub.proto_id, {})[stub.id] = stub
             table = self._index.setdefault(stub.proto_id, {}).setdefault(stub.ignore, {})
@@ -570,6 +574,7 @@ class StubStore:
     def _drop(self, stub: Stub) -> None:
         self._seen.clear()
         self._missed.clear()
+        self._version += 1
         del self._by_id[stub.id]
         group = self._by_proto[stub.proto_id]
         del group[stub.id]
@@ -596,6 +601,7 @@ class StubStore:
                 n = len(self._by_id)
                 self._seen.clear()
                 self._missed.clear()
+                self._version += 1
                 self._by_id.clear()
                 self._by_proto.clear()
                 self._index.clear()
@@ -623,9 +629,10 @@ class StubStore:
             self.add(stub_from_json(doc, str(path), self.ignore, source=str(path)))
         return len(files)
 
-    def match(self, proto_id: int, fmt: int, body: bytes) -> Stub | NearMiss:
-        """The stub for this request, or the nearest miss.  Raises BodyError when
-        the request does not decode as its protocol's message."""
+    def match(self, proto_id: int, fmt: int, body: bytes, *, nearest: bool = True) -> Stub | NearMiss:
+        """The stub for this request, or the nearest miss (``nearest=False``: a miss
+        without a search, for a request that goes upstream or to a handler anyway).
+        Raises BodyError when the request does not decode as its protocol's message."""
         seen = self._seen.get((proto_id, fmt, body))
         if seen is not None:  # the same bytes as before: the same stub (a client repeating itself)
             seen.hits += 1
@@ -634,6 +641,7 @@ class StubStore:
         if missed is not None:  # the same bytes missed before: the same answer, no search again
             return missed
         with self._lock:
+            version = self._version
             tables = list(self._index.get(proto_id, {}).items())
             group = list(self._by_proto.get(proto_id, {}).values())[:NEAR_MISS_SCAN]
             count = len(self._by_proto.get(proto_id, {}))
@@ -648,14 +656,18 @@ class StubStore:
                 with self._lock:
                     if len(self._seen) >= SEEN_CACHE:
                         self._seen.clear()
-                    self._seen[(proto_id, fmt, bytes(body))] = stub
+                    if self._version == version:  # no change since the lookup began
+                        self._seen[(proto_id, fmt, bytes(body))] = stub
                 return stub
         # the nearest stub, within a budget: the request is normalised once per set of
         # ignore rules, each comparison stops after NEAR_MISS_DIFFS differences, and the
         # scan stops after NEAR_MISS_BUDGET seconds (however large the request or the store)
+        if not nearest:
+            return NearMiss(None, candidates=count)
         best: tuple[int, Stub, tuple[str, Any, Any]] | None = None
         keys: dict[tuple[str, ...], Any] = {}
-        deadline = time.perf_counter() + NEAR_MISS_BUDGET
+        started = time.perf_counter()
+        deadline = started + self._budget(started)
         for stub in group:
             key = keys.get(stub.ignore)
             if key is None:
@@ -676,11 +688,25 @@ class StubStore:
         assert best is not None
         _, stub, (path, want, got) = best
         miss = NearMiss(stub, path, want, got, count)
+        now = time.perf_counter()
         with self._lock:
+            second, spent = self._scan_window
+            self._scan_window = (second, spent + (now - started))
             if len(self._missed) >= SEEN_CACHE:
                 self._missed.clear()
-            self._missed[(proto_id, fmt, bytes(body))] = miss
+            if self._version == version:
+                self._missed[(proto_id, fmt, bytes(body))] = miss
         return miss
+
+    def _budget(self, now: float) -> float:
+        """This miss's time for the search: NEAR_MISS_BUDGET, within what is left of
+        the server-wide NEAR_MISS_PER_SECOND (0 when it is spent: one stub is compared)."""
+        with self._lock:
+            second, spent = self._scan_window
+            if now - second >= 1.0:
+                second, spent = now, 0.0
+                self._scan_window = (second, spent)
+        return max(0.0, min(NEAR_MISS_BUDGET, NEAR_MISS_PER_SECOND - spent))
 
 
 def _canonical(key: Any) -> str:

@@ -490,3 +490,65 @@ def test_delayed_stub_pushes_never_hold_later_replies_on_websocket(opend_server_
     assert got[0][0] == 3203
     assert at[3301] < 1.0, got
     assert [cmd for cmd, _ in got].count(3005) == 2 and got[-1][0] == 3005 and got[-1][1] >= 1.9, got
+
+
+def test_a_miss_that_goes_upstream_is_not_searched(
+    opend_server_factory, raw_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spy mode (stubs and an upstream): a request no stub matches goes upstream at
+    once; the nearest stub is looked for only when the miss is an error reply (it
+    used to cost 16 ms per distinct request with 1,000 stubs, stalling everyone)."""
+    from upstream_opend import build
+
+    import mock_opend.stubs as stubs_module
+
+    upstream = build(["--port", "0", "--ws-port", "off", "--now", "2026-06-15"]).start_background()
+    try:
+        proxy = opend_server_factory(upstream=f"127.0.0.1:{upstream.port}")
+        for n in range(50):
+            proxy.add_stub(snapshot_stub(f"9{n:04d}"))
+        compared = []
+        real = stubs_module.differences
+        monkeypatch.setattr(stubs_module, "differences", lambda *a: compared.append(1) or real(*a))
+        c = raw_client(proxy.host, proxy.port)
+        c.init_connect()
+        c.send(3203, request_bytes("00700"), serial=5)
+        header, body = c.recv_frame()
+        assert header.serial == 5 and SNAP_RSP.FromString(body).retType == 0  # the upstream's answer
+        assert compared == []
+    finally:
+        upstream.stop_background()
+
+
+def test_near_miss_work_has_a_server_wide_budget() -> None:
+    import mock_opend.stubs as stubs_module
+
+    store = StubStore()
+    now = time.perf_counter()
+    assert store._budget(now) == stubs_module.NEAR_MISS_BUDGET
+    store._scan_window = (now, stubs_module.NEAR_MISS_PER_SECOND)  # the second's budget spent
+    assert store._budget(now + 0.5) == 0.0
+    assert store._budget(now + 1.0) == stubs_module.NEAR_MISS_BUDGET  # a new second
+
+
+def test_a_stub_added_during_a_search_is_not_hidden_by_a_stale_miss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recording thread (or a test) adds a stub while the loop searches for the
+    same request: the miss found before the change is not remembered."""
+    import mock_opend.stubs as stubs_module
+
+    store = StubStore()
+    store.add_json(snapshot_stub("09988"))
+    real, added, calls = stubs_module._key, [], []
+
+    def key_then_add(*a: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2 and not added:  # during the near-miss scan, after the exact lookup missed
+            added.append(None)
+            added[0] = store.add_json(snapshot_stub("00700"))
+        return real(*a)
+
+    monkeypatch.setattr(stubs_module, "_key", key_then_add)
+    first = store.match(3203, FMT_PROTOBUF, request_bytes("00700"))
+    assert isinstance(first, NearMiss)  # searched before the stub arrived
+    monkeypatch.setattr(stubs_module, "_key", real)
+    assert store.match(3203, FMT_PROTOBUF, request_bytes("00700")) is added[0]
