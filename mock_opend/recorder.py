@@ -65,7 +65,10 @@ MAX_BYTES = 1 << 30  # bytes one recording writes, stubs and fixture rewrites to
 PUSH_WINDOW = 60.0  # seconds after a request during which its pushes are kept
 PUSH_FILE_BUDGET = 1 << 20  # a stub file that has grown past this takes no more pushes
 MAX_PAGE_ROWS = 1000  # the most rows a 3301 page holds
-INLINE_BYTES = 64 << 10  # an exchange or push this small is recorded at once, when nothing waits
+INLINE_BYTES = 4 << 10  # an exchange or push this small is recorded at once, when nothing waits (~1 ms)
+# the recording thread rests as long as each item took (up to REST_MAX): it shares the interpreter
+# lock with the event loop, which so keeps at least half of it however much waits to be recorded
+REST_MAX = 0.05
 QUEUE_BYTES = 64 << 20  # bytes waiting for the recording thread; past this, not recorded (and said so)
 SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follow them
 
@@ -146,6 +149,9 @@ class Recorder:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RecordError(f"--record {self.dir}: cannot create the directory ({exc.strerror})") from None
+        for stale in (self.dir / "stubs").glob(".*.tmp"):  # a write cut short by a killed process
+            with contextlib.suppress(OSError):
+                stale.unlink()
         fixture = self.dir / FIXTURE_FILE
         if fixture.exists():  # recording again adds to what is there
             from .fixtures import read_fixture_file
@@ -444,6 +450,7 @@ class Recorder:
                 while not self._work:
                     self._work_cond.wait()
                 work, size, done = self._work.popleft()
+            started = time.monotonic()
             try:
                 said = work()
             except Exception as exc:  # reported, never raised: the client has its reply already
@@ -455,6 +462,20 @@ class Recorder:
                     self._busy -= 1
                     self._work_cond.notify_all()
             done(said)
+            time.sleep(min(REST_MAX, time.monotonic() - started))
+
+    def abandon(self) -> int:
+        """Drop what waits for the recording thread (the server is stopping); how many."""
+        with self._work_cond:
+            dropped = len(self._work)
+            for _, size, _ in self._work:
+                self._queued_bytes -= size
+            self._busy -= dropped
+            self._work.clear()
+            self._work_cond.notify_all()
+        if dropped:
+            self._skip(f"{dropped} exchange(s) and push(es) not recorded: the server stopped first")
+        return dropped
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted is recorded; False if it is not within ``timeout``."""

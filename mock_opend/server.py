@@ -44,6 +44,9 @@ FD_RESERVE = 64 + 4 * LISTEN_BACKLOG
 BACKLOG_FACTOR = 4  # stop reading the upstream for a client this many write budgets behind
 
 
+STOP_RECORDING = 3.0  # seconds a stopping server waits for the recording thread before dropping the rest
+
+
 class _TcpProtocol(asyncio.Protocol):
     """Feeds bytes to a Connection and performs its actions, in order."""
 
@@ -547,8 +550,11 @@ class MockOpenD:
         if self._server is not None:
             self._server.close()  # no new TCP connections from here on
         recorder = self.gateway.recorder
-        if recorder is not None:
-            await asyncio.get_running_loop().run_in_executor(None, recorder.flush, 10.0)
+        if recorder is not None:  # finish what is being recorded, for at most STOP_RECORDING seconds
+            loop = asyncio.get_running_loop()
+            if not await loop.run_in_executor(None, recorder.flush, STOP_RECORDING):
+                recorder.abandon()  # said in the log: how many were not written
+                await loop.run_in_executor(None, recorder.flush, 2.0)  # the one being written
         if self._attaching is not None:  # let the HTTP servers finish starting, so they stop cleanly
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._attaching), 5)

@@ -180,3 +180,30 @@ def test_recording_a_large_reply_does_not_stall_other_clients(
     assert worst[0] < 1.0, f"another client waited {worst[0]:.2f} s"
     (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
     assert entry.extra["record"].startswith(("recorded as stub", "3203")), entry.extra["record"]
+
+
+def test_stopping_while_recordings_wait_is_bounded_and_says_what_was_dropped(
+    opend_server_factory, tmp_path, caplog
+) -> None:
+    """The server stops within STOP_RECORDING + 2 s whatever waits to be recorded,
+    and the log says how many were not written (it used to wait 10 s and drop the
+    rest silently)."""
+    import logging
+    import time
+
+    from mock_opend.server import STOP_RECORDING
+
+    proxy = opend_server_factory(upstream="127.0.0.1:9", record=str(tmp_path))
+    recorder = proxy.gateway.recorder
+    assert recorder is not None
+    done: list[str] = []
+    for _ in range(20):
+        assert recorder.submit(lambda: time.sleep(0.5) or "slow", 1 << 20, done.append) is None
+    caplog.set_level(logging.WARNING, logger="mock_opend.record")
+    t0 = time.monotonic()
+    proxy.stop_background()
+    took = time.monotonic() - t0
+    assert took < STOP_RECORDING + 3, f"stopping took {took:.1f} s"
+    assert recorder.summary()["pending"] == 0
+    dropped = [r.getMessage() for r in caplog.records if "not recorded: the server stopped first" in r.getMessage()]
+    assert dropped and int(dropped[0].split()[1]) + len(done) == 20, (dropped, len(done))
