@@ -83,10 +83,19 @@ class _Open:
     raw: bytes = b""  # digest of the exchange's bytes, to know a repeat without decoding it
     securities: frozenset[tuple[str, str]] = frozenset()  # what a subscription subscribes
     seen: int = 0  # pushes since this request; those the stub already holds are not added again
+    quiet: bool = False  # an unsubscribe: no push is its
 
     def full(self, on_disk: int) -> bool:
         """No push can be added: the stub holds MAX_PUSHES, or its file is past the budget."""
         return len(self.stub.pushes) >= MAX_PUSHES or on_disk > PUSH_FILE_BUDGET
+
+
+def _unsubscribes(doc: Any) -> bool:
+    """A Qot_Sub with isSubOrUnSub false, or a Qot_RegQotPush with isRegOrUnReg false."""
+    c2s = doc.get("c2s") if isinstance(doc, dict) else None
+    if not isinstance(c2s, dict):
+        return False
+    return any(key in c2s and c2s[key] is False for key in ("isSubOrUnSub", "isRegOrUnReg"))
 
 
 def securities(doc: Any) -> frozenset[tuple[str, str]]:
@@ -233,8 +242,16 @@ class Recorder:
                 if stub.id not in self._same:
                     self.stats.stubs += 1
                 self._same[stub.id] = same
-            subscribing = proto_id in SUBSCRIBING
-            opened = _Open(stub, now, subscribing, raw, securities(req.doc) if subscribing else frozenset())
+            named = securities(req.doc) if proto_id in SUBSCRIBING else frozenset()
+            subscribing = proto_id in SUBSCRIBING and not _unsubscribes(req.doc)
+            if proto_id in SUBSCRIBING and not subscribing:  # an unsubscribe takes no pushes: its
+                subs = self._subs.get(conn_id, {})  # securities leave the subscriptions that named them
+                for sid, o in list(subs.items()):
+                    o.securities = o.securities - named if named else frozenset()
+                    if not o.securities:
+                        del subs[sid]
+            opened = _Open(stub, now, subscribing, raw, named if subscribing else frozenset())
+            opened.quiet = proto_id in SUBSCRIBING and not subscribing
             self._open[conn_id] = opened
             if subscribing:
                 self._subs.setdefault(conn_id, {})[stub.id] = opened
@@ -269,7 +286,8 @@ class Recorder:
         with self._lock:
             subs = [o for o in self._subs.get(conn_id, {}).values() if now - o.at <= MAX_PUSH_DELAY_MS / 1000]
             last = self._open.get(conn_id)
-            candidates = subs or ([last] if last is not None and now - last.at <= PUSH_WINDOW else [])
+            recent = last is not None and not last.quiet and now - last.at <= PUSH_WINDOW
+            candidates = subs or ([last] if recent and last is not None else [])
             if not candidates:
                 return "not recorded: no subscription or request of this connection within the push window"
             if all(o.full(self._on_disk.get(o.stub.id, 0)) for o in candidates):  # O(1): nothing decoded
@@ -292,7 +310,9 @@ class Recorder:
             if subs:
                 concerns = securities(rep.doc) if rep.doc is not None else frozenset()
                 matching = [o for o in subs if o.securities & concerns]
-                opened = max(matching or subs, key=lambda o: o.at)
+                # the earliest subscription naming the security started its pushes; one that
+                # names none of them gets those of the latest
+                opened = min(matching, key=lambda o: o.at) if matching else max(subs, key=lambda o: o.at)
             stub = opened.stub
             if opened.seen < len(stub.pushes):  # a repeat of a push the stub holds already
                 opened.seen += 1

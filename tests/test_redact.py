@@ -315,3 +315,42 @@ def test_an_aes_key_in_base64_in_raw_bytes_is_refused(tmp_path: Path) -> None:
     body = b"\x08\x00\x12\x18" + base64.b64encode(key.encode())
     said = rec.exchange(1, 3210, FMT_PROTOBUF, b"\x0a\x00", body, server_ver=1, secrets=(key,), now=0)
     assert "its bytes hold an id or key (base64 text)" in said, said
+
+
+def test_an_unsubscribe_takes_no_pushes_and_overlapping_subscriptions_keep_their_own(tmp_path: Path) -> None:
+    """Subscribe {00700}, then {00700, 09988}: a 00700 push belongs to the first (it
+    started them), a 09988 push to the second; after unsubscribing both, pushes
+    belong to no stub (the unsubscribe used to collect them, and replay them)."""
+    sub_req, sub_rsp = message_types(3001)  # type: ignore[misc]
+    _, push_rsp = message_types(3005)  # type: ignore[misc]
+
+    def sub(codes: list[str], on: bool = True) -> bytes:
+        req: Any = sub_req()
+        req.c2s.isSubOrUnSub, req.c2s.subTypeList[:] = on, [1]
+        for code in codes:
+            s = req.c2s.securityList.add()
+            s.market, s.code = 1, code
+        return req.SerializePartialToString()
+
+    def push(code: str) -> bytes:
+        p: Any = push_rsp()
+        p.retType = 0
+        q = p.s2c.basicQotList.add()
+        q.security.market, q.security.code = 1, code
+        return p.SerializePartialToString()
+
+    ok: Any = sub_rsp()
+    ok.retType = 0
+    ok.s2c.SetInParent()
+    rec = Recorder(tmp_path)
+    kw: dict[str, Any] = {"server_ver": 1, "secrets": ()}
+    first = rec.exchange(1, 3001, FMT_PROTOBUF, sub(["00700"]), ok.SerializePartialToString(), now=0, **kw)
+    second = rec.exchange(1, 3001, FMT_PROTOBUF, sub(["00700", "09988"]), ok.SerializePartialToString(), now=1, **kw)
+    first_id, second_id = first.split()[3], second.split()[3]
+    assert rec.push(1, 3005, 0, FMT_PROTOBUF, push("00700"), secrets=(), now=2).endswith(first_id)
+    assert rec.push(1, 3005, 0, FMT_PROTOBUF, push("09988"), secrets=(), now=2).endswith(second_id)
+    rec.exchange(1, 3001, FMT_PROTOBUF, sub(["00700", "09988"], on=False), ok.SerializePartialToString(), now=3, **kw)
+    said = rec.push(1, 3005, 0, FMT_PROTOBUF, push("00700"), secrets=(), now=4)
+    assert said.startswith("not recorded"), said
+    files = [json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")]
+    assert sorted(len(f.get("pushes", [])) for f in files) == [0, 1, 1]
