@@ -32,6 +32,7 @@ from .fixtures import load_fixtures
 from .journal import Journal
 from .paging import PageKeys
 from .proto_ids import PROTO_GET_GLOBAL_STATE, PROTO_INIT_CONNECT, PROTO_KEEP_ALIVE, SESSION_PROTOS
+from .push_budget import PushBudget
 from .rate_limit import RateLimiter, parse_rate
 from .reply_cache import ReplyCache
 from .request_log import RequestLog
@@ -123,6 +124,8 @@ class Gateway:
         self.faults = FaultPlan()
         # the connections open now (ids), for a test or the kit asking whether a client kept its session
         self.open_conn_ids: set[int] = set()
+        # stub pushes waiting for their offset, on either port (push_budget.py)
+        self.push_budget = PushBudget(config.write_buffer_limit)
         self.replies = ReplyCache()
         self.warm_up_state = "not run"  # running | done | failed: serve warms up after its ready line
         self.request_log = RequestLog()

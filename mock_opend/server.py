@@ -279,11 +279,11 @@ class _TcpProtocol(asyncio.Protocol):
         self.transport.close()
 
     def _set_aside(self, action: Send) -> None:
-        """A stub's push, written when its offset comes: bounded in bytes like the
-        write buffer (4 x write_buffer_limit waiting at most; more are dropped)."""
-        size = len(action.data)
-        if self._aside_bytes + size > 4 * self.server.config.write_buffer_limit:
-            log.warning("stub push dropped", extra={"conn": self.conn.conn_id if self.conn else None, "bytes": size})
+        """A stub's push, written when its offset comes, within the connection's and
+        the server's budgets (push_budget.py); past them it is dropped."""
+        budget = self.server.gateway.push_budget
+        size = budget.cost(action.data)
+        if not budget.take(size, self._aside_bytes):
             return
         self._aside_bytes += size
         loop = asyncio.get_running_loop()
@@ -292,6 +292,7 @@ class _TcpProtocol(asyncio.Protocol):
         def due() -> None:
             self._aside.discard(handle)  # type: ignore[arg-type]
             self._aside_bytes -= size
+            budget.give(size)
             transport = self.transport
             if transport is not None and not transport.is_closing():
                 transport.write(action.data)
@@ -304,6 +305,8 @@ class _TcpProtocol(asyncio.Protocol):
         for handle in self._aside:
             handle.cancel()
         self._aside.clear()
+        if self._aside_bytes:
+            self.server.gateway.push_budget.give(self._aside_bytes)
         self._aside_bytes = 0
         if self.relay is not None:
             relay, self.relay = self.relay, None

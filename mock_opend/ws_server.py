@@ -93,6 +93,7 @@ async def start_ws_site(
     graceful stop), ``pool`` the connection slots shared with the TCP port."""
     max_msg = config.max_body_len + 64
     heartbeat = config.ws_heartbeat or None
+    push_budget = gateway.push_budget
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=max_msg, autoping=True, heartbeat=heartbeat)
@@ -183,9 +184,8 @@ async def start_ws_site(
         def set_aside(action: Send) -> None:
             """A stub's push, queued for the writer when its offset comes (it never holds a
             reply); at most 4 x write_buffer_limit waiting, more are dropped."""
-            size = len(action.data)
-            if aside_bytes[0] + size > 4 * config.write_buffer_limit:
-                log.warning("stub push dropped", extra={"conn": conn.conn_id, "bytes": size})
+            size = push_budget.cost(action.data)
+            if not push_budget.take(size, aside_bytes[0]):
                 return
             aside_bytes[0] += size
             handle: asyncio.TimerHandle | None = None
@@ -193,6 +193,7 @@ async def start_ws_site(
             def due() -> None:
                 aside.discard(handle)  # type: ignore[arg-type]
                 aside_bytes[0] -= size
+                push_budget.give(size)
                 if not conn.closed:
                     deliver([Send(action.data)])
 
@@ -243,6 +244,8 @@ async def start_ws_site(
             for handle in aside:
                 handle.cancel()
             aside.clear()
+            if aside_bytes[0]:
+                push_budget.give(aside_bytes[0])
             conn.connection_lost()
             live.discard(ws)
             log.debug("ws disconnect", extra={"conn": conn.conn_id})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mock_opend import recorder, stubs, upstream
+from mock_opend import push_budget, recorder, stubs, upstream
 from mock_opend.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,10 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
         ),
         "an upstream frame": _size(upstream.MAX_UPSTREAM_BODY),
         "exchanges waiting for the recording thread": _size(recorder.QUEUE_BYTES),
+        "a stub's pushes waiting for their recorded offset": (
+            f"{push_budget.PER_CONNECTION} × `write_buffer_limit` per connection, {push_budget.SERVER_WIDE} × for the "
+            f"server; each counts its frame and {_size(push_budget.OVERHEAD)} for its timer"
+        ),
         "naming the nearest stub for a request none matches": (
             f"{stubs.NEAR_MISS_BUDGET * 1000:g} ms of work, {stubs.NEAR_MISS_SCAN:,} stubs; "
             "the answer remembered for the same bytes"

@@ -552,3 +552,39 @@ def test_a_stub_added_during_a_search_is_not_hidden_by_a_stale_miss(monkeypatch:
     assert isinstance(first, NearMiss)  # searched before the stub arrived
     monkeypatch.setattr(stubs_module, "_key", real)
     assert store.match(3203, FMT_PROTOBUF, request_bytes("00700")) is added[0]
+
+
+def test_waiting_stub_pushes_have_a_server_wide_budget_and_drops_are_logged_once_a_second(
+    opend_server_factory, raw_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many requests for a stub with pushes at 600 s: what waits stays within the
+    budgets (counting each timer), and the drops make one log line, not one each
+    (6,000 requests used to write 254,410 lines)."""
+    import logging
+
+    from mock_opend.stubs import Body
+
+    server = opend_server_factory(now="2026-06-15", write_buffer_limit=64 << 10)
+    doc = snapshot_stub()
+    doc["pushes"] = [
+        {"proto_id": 3005, "after_ms": 600_000, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for _ in range(50)
+    ]
+    server.add_stub(doc)
+    budget = server.gateway.push_budget
+    caplog.set_level(logging.WARNING, logger="mock_opend.stubs")
+    clients = [raw_client(server.host, server.port) for _ in range(6)]
+    for c in clients:
+        c.init_connect()
+        for serial in range(1, 41):
+            c.send(3203, request_bytes("00700"), serial=serial)
+        for _ in range(40):
+            c.recv_frame()
+    assert 0 < budget.held <= budget.limit
+    lines = [r for r in caplog.records if "stub pushes dropped" in r.getMessage()]
+    assert 1 <= len(lines) <= 3, len(lines)  # 12,000 pushes asked for, most dropped
+    for c in clients:
+        c.close()
+    deadline = time.monotonic() + 10
+    while budget.held and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert budget.held == 0  # given back when the clients left
