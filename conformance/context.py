@@ -126,15 +126,7 @@ class CaseContext:
 
     def _query_call(self, asked: Asked, check: bool, **kw: Any) -> dict[str, Any]:
         since = self.mark()
-        fields: dict[str, Any] = {
-            "option_market": asked.market,
-            "data_type": asked.data_type,
-            "begin_time": asked.begin,
-            "end_time": asked.end,
-        }
-        if asked.op != "fetch_all":
-            fields["page_req_key"] = None if asked.key is None else base64.b64encode(asked.key).decode()
-        reply = self.call(asked.op, **fields, **kw)
+        reply = self.call(asked.op, **asked.describe(), **kw)  # the driver request's fields, as DRIVER.md names them
         self.last = CallRecord(asked, since, self.mark(), reply)
         if check:
             intent.check_call(asked, self.entries(since, intent.PROTO_3301))

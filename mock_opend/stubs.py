@@ -35,6 +35,7 @@ from google.protobuf.message import Message
 from .body import BodyError, decode_body, encode_body, nests_deeper, strict_json
 from .frame import FMT_JSON, FMT_PROTOBUF
 from .proto_ids import PUSH_IDS, SESSION_PROTOS, label, message_types, name_of
+from .redact import placeholder
 
 MAX_STUBS = 10000  # stubs one server holds (files, recordings and admin calls together)
 MAX_PUSHES = 50  # pushes kept after one request
@@ -189,25 +190,11 @@ def _apply_names(node: Any, names: set[str], replace: Any) -> None:
             if replace is None:
                 del node[key]
             else:
-                node[key] = _placeholder(node[key])
+                node[key] = placeholder(node[key])
             continue
         _apply_names(node[key], names, replace)
         if replace is None and node[key] == {}:
             del node[key]  # a message left empty by the rule: as if absent
-
-
-def _placeholder(value: Any) -> Any:
-    if isinstance(value, list):
-        return []
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return 0
-    if isinstance(value, str):
-        return "0" if value.lstrip("-").isdigit() else REDACTED  # int64 fields are JSON strings
-    if isinstance(value, dict):
-        return {}
-    return None
 
 
 def _apply(node: Any, parts: list[str], anywhere: bool, replace: Any) -> None:
@@ -224,7 +211,7 @@ def _apply(node: Any, parts: list[str], anywhere: bool, replace: Any) -> None:
                 if replace is None:
                     del node[key]
                 else:
-                    node[key] = _placeholder(node[key])
+                    node[key] = placeholder(node[key])
                 continue
             _apply(node[key], parts[1:], False, replace)
         if anywhere and key in node:
