@@ -65,7 +65,8 @@ MAX_BYTES = 1 << 30  # bytes one recording writes, stubs and fixture rewrites to
 PUSH_WINDOW = 60.0  # seconds after a request during which its pushes are kept
 PUSH_FILE_BUDGET = 1 << 20  # a stub file that has grown past this takes no more pushes
 MAX_PAGE_ROWS = 1000  # the most rows a 3301 page holds
-INLINE_BYTES = 4 << 10  # an exchange or push this small is recorded at once, when nothing waits (~1 ms)
+INLINE_BYTES = 4 << 10  # an exchange or push this small may be recorded at once, when nothing waits
+INLINE_PER_SECOND = 0.05  # seconds of recording the event loop itself may do in any one second; past it, the thread
 # the recording thread rests as long as each item took (up to REST_MAX): it shares the interpreter
 # lock with the event loop, which so keeps at least half of it however much waits to be recorded
 REST_MAX = 0.05
@@ -147,6 +148,8 @@ class Recorder:
         self._queued_bytes = 0
         self._busy = 0  # submitted and not finished (queued or running)
         self._thread: threading.Thread | None = None
+        self._inline = (0.0, 0.0)  # (start of the current second, recording done on the event loop in it)
+        self._logged = (0.0, 0)  # (when a skip was last logged, skips since)
         self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._written = 0
@@ -438,9 +441,18 @@ class Recorder:
         self._written += len(text)
 
     def _skip(self, why: str) -> str:
+        """Say why something was not recorded: in the summary, and in the log at most
+        once a second (with how many more there were), so a flood cannot flood the log."""
         if len(self.stats.skipped) < 1000:
             self.stats.skipped.append(why)
-        log.warning("record: %s", why)
+        now = time.monotonic()
+        at, since = self._logged
+        if now - at >= 1.0:
+            more = f" ({since} more not recorded since the last such line)" if since else ""
+            log.warning("record: %s%s", why, more)
+            self._logged = (now, 0)
+        else:
+            self._logged = (at, since + 1)
         return why
 
     # -- off the event loop ----------------------------------------------------------------
@@ -449,8 +461,12 @@ class Recorder:
         waits, and say what it did; else queue it for the recording thread (in order,
         bounded by QUEUE_BYTES) and return None: ``done`` gets what it did.  The
         event loop never decodes, scrubs or writes a large recording."""
+        now = time.monotonic()
         with self._work_cond:
-            inline = not self._busy and size <= INLINE_BYTES
+            second, spent = self._inline
+            if now - second >= 1.0:
+                second, spent = now, 0.0
+            inline = not self._busy and size <= INLINE_BYTES and spent < INLINE_PER_SECOND
             if not inline:
                 if self._queued_bytes + size > QUEUE_BYTES:
                     return self._skip(f"not recorded: {QUEUE_BYTES >> 20} MiB already wait to be recorded")
@@ -462,7 +478,10 @@ class Recorder:
                     self._thread.start()
                 self._work_cond.notify()
                 return None
-        return work()
+        said = work()
+        with self._work_cond:
+            self._inline = (second, spent + time.monotonic() - now)
+        return said
 
     def _run(self) -> None:
         while True:

@@ -29,6 +29,7 @@ redacted is what was redacted.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import struct
 from collections.abc import Iterable, Sequence
@@ -54,6 +55,8 @@ CREDENTIAL_PARTS = (
     "auth",
     "sessionid",
     "cert",
+    "bearer",
+    "passcode",
 )
 CREDENTIAL_WORDS = frozenset(
     {
@@ -77,6 +80,7 @@ CREDENTIAL_WORDS = frozenset(
         "otp",
         "salt",
         "iv",
+        "pin",
         "webkey",
     }
 )
@@ -89,6 +93,7 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)
 def credential_like(name: str) -> bool:
     """Whether a field of this name may carry a credential (deny by default)."""
     if name in SAFE_NAMES:
@@ -140,16 +145,20 @@ class Secrets:
             return ""
         return f"{', '.join(self.too_short)} too short to redact by value: only fields named like ids were redacted"
 
-    def _strings(self) -> list[str]:
-        return [*self.texts, *(str(n) for n in self.numbers)]
+    @functools.cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """Every value as text, in any case: decimal, hex (of the numbers), the texts themselves."""
+        forms = {*self.texts, *(str(n) for n in self.numbers), *(f"{n:x}" for n in self.numbers if n > 0)}
+        forms = {f for f in forms if len(f) >= MIN_CHARS}
+        if not forms:
+            return None
+        return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
 
     def in_text(self, text: str) -> bool:
-        return any(s in text for s in self._strings())
+        return self._pattern is not None and self._pattern.search(text) is not None
 
     def hide_in_text(self, text: str) -> str:
-        for s in sorted(self._strings(), key=len, reverse=True):
-            text = text.replace(s, REDACTED)
-        return text
+        return text if self._pattern is None else self._pattern.sub(REDACTED, text)
 
     def equal_number(self, value: float) -> bool:
         return any(value == n for n in self.numbers)

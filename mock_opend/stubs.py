@@ -48,7 +48,7 @@ NEAR_MISS_DIFFS = 50  # differences counted per stub compared (the score; past i
 NEAR_MISS_PER_SECOND = 0.1  # seconds of near-miss work in any one second, all clients together
 MAX_DEPTH = 64  # nesting of a JSON body of unknown shape (protobuf's own parser stops at 100)
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,119}")
-RULE_RE = re.compile(r"[A-Za-z_*][A-Za-z0-9_*]*(\.[A-Za-z_*][A-Za-z0-9_*]*)*")
+RULE_RE = re.compile(r"[A-Za-z_*][A-Za-z0-9_*-]*(\.[A-Za-z_*][A-Za-z0-9_*-]*)*")
 
 # Fields that identify an account, a user or a connection: never written to a
 # stub file, whatever protocol carries them (names match at any depth).

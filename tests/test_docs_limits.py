@@ -50,7 +50,8 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
         "exchanges waiting for the recording thread": _size(recorder.QUEUE_BYTES),
         "a stub's pushes waiting for their recorded offset": (
             f"{push_budget.PER_CONNECTION} × `write_buffer_limit` per connection, {push_budget.SERVER_WIDE} × for the "
-            f"server; each counts its frame and {_size(push_budget.OVERHEAD)} for its timer"
+            "server, and a share of `write_buffer_limit` / 16 each connection keeps whatever the others hold; "
+            f"each counts its frame and {_size(push_budget.OVERHEAD)} for its timer"
         ),
         "naming the nearest stub for a request none matches": (
             f"{stubs.NEAR_MISS_BUDGET * 1000:g} ms of work, {stubs.NEAR_MISS_SCAN:,} stubs; "

@@ -354,3 +354,40 @@ def test_an_unsubscribe_takes_no_pushes_and_overlapping_subscriptions_keep_their
     assert said.startswith("not recorded"), said
     files = [json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")]
     assert sorted(len(f.get("pushes", [])) for f in files) == [0, 1, 1]
+
+
+def test_json_requests_hide_pins_bearers_and_hex_or_upper_case_ids(tmp_path: Path) -> None:
+    """From the third round: tradePin, bearer and passcode names; an id in hex and a
+    key in upper case inside JSON texts; a field named x-api-key (its ignore rule
+    used to make the stub unloadable, so nothing was recorded)."""
+    key = "0123456789abcdef"
+    request = {
+        "c2s": {"tradePin": "1234", "bearer": "tok", "passcode": "9", "x-api-key": "k", "market": 1},
+    }
+    reply = {"retType": 0, "s2c": {"note": f"id {USER_ID:x} key {key.upper()}", "px": 1.5}}
+    rec = Recorder(tmp_path)
+    said = rec.exchange(
+        1, 3206, FMT_JSON, json.dumps(request).encode(), json.dumps(reply).encode(),
+        server_ver=1, secrets=(USER_ID, key), now=0,
+    )  # fmt: skip
+    assert said.startswith("recorded as stub"), said
+    text = _files(tmp_path)
+    doc = json.loads(text)
+    c2s = doc["request"]["c2s"]
+    assert {k for k, v in c2s.items() if v in ("REDACTED", "0")} == {"tradePin", "bearer", "passcode", "x-api-key"}
+    assert f"{USER_ID:x}" not in text.lower() and key not in text.lower()
+    assert "x-api-key" in doc["ignore"]
+
+
+def test_the_event_loop_records_at_most_50_ms_a_second_itself(tmp_path: Path) -> None:
+    """Small exchanges were recorded on the event loop whatever they cost: a flood of
+    3.8 KB replies held every client 138-303 ms.  Past 50 ms of inline work in a
+    second, even a small one goes to the recording thread."""
+    import time
+
+    rec = Recorder(tmp_path)
+    done: list[str] = []
+    inline = [rec.submit(lambda: time.sleep(0.012) or "x", 100, done.append) for _ in range(8)]
+    assert inline[:4] == ["x"] * 4  # 48 ms of work, on the loop
+    assert None in inline[4:6]  # then the thread
+    assert rec.flush(10)

@@ -579,7 +579,7 @@ def test_waiting_stub_pushes_have_a_server_wide_budget_and_drops_are_logged_once
             c.send(3203, request_bytes("00700"), serial=serial)
         for _ in range(40):
             c.recv_frame()
-    assert 0 < budget.held <= budget.limit
+    assert 0 < budget.held <= budget.limit + len(clients) * budget.own_share
     lines = [r for r in caplog.records if "stub pushes dropped" in r.getMessage()]
     assert 1 <= len(lines) <= 3, len(lines)  # 12,000 pushes asked for, most dropped
     for c in clients:
@@ -588,3 +588,32 @@ def test_waiting_stub_pushes_have_a_server_wide_budget_and_drops_are_logged_once
     while budget.held and time.monotonic() < deadline:
         time.sleep(0.05)
     assert budget.held == 0  # given back when the clients left
+
+
+def test_clients_parking_pushes_far_ahead_cannot_starve_another(opend_server_factory, raw_client) -> None:
+    """Six connections fill the server-wide budget with pushes due in 600 s; a
+    seventh still gets its stub's push at 100 ms (it used to get none)."""
+    from mock_opend.stubs import Body
+
+    server = opend_server_factory(now="2026-06-15", write_buffer_limit=64 << 10)
+    far = snapshot_stub("00700")
+    far["pushes"] = [
+        {"proto_id": 3005, "after_ms": 600_000, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for _ in range(50)
+    ]
+    near = snapshot_stub("09988")
+    near["pushes"] = [{"proto_id": 3005, "after_ms": 100, "serial": 42, "reply": Body(doc={"retType": 0}).doc}]
+    server.add_stub(far)
+    server.add_stub(near)
+    hogs = [raw_client(server.host, server.port) for _ in range(6)]
+    for c in hogs:
+        c.init_connect()
+        for serial in range(1, 21):
+            c.send(3203, request_bytes("00700"), serial=serial)
+        for _ in range(20):
+            c.recv_frame()
+    assert server.gateway.push_budget.held >= server.gateway.push_budget.limit * 0.9
+    victim = raw_client(server.host, server.port)
+    victim.init_connect()
+    victim.send(3203, request_bytes("09988"), serial=7)
+    got = [victim.recv_frame()[0] for _ in range(2)]
+    assert [(h.proto_id, h.serial) for h in got] == [(3203, 7), (3005, 42)]
