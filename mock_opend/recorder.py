@@ -142,6 +142,7 @@ class Recorder:
         self.stats = RecordStats()
         self._open: dict[int, _Open] = {}  # each connection's last recorded exchange
         self._subs: dict[int, dict[str, _Open]] = {}  # each connection's subscriptions, by stub id
+        self._subscribed: set[int] = set()  # connections that have subscribed (their pushes belong to subscriptions)
         self._pushes_of: dict[str, list[dict[str, Any]]] = {}  # a stub's recorded pushes: a re-recording keeps them
         self._work: collections.deque[tuple[Callable[[], str], int, Callable[[str], None]]] = collections.deque()
         self._work_cond = threading.Condition()
@@ -258,6 +259,7 @@ class Recorder:
             self._open[conn_id] = opened
             if subscribing:
                 self._subs.setdefault(conn_id, {})[stub.id] = opened
+                self._subscribed.add(conn_id)
         if again:
             return f"recorded as stub {stub.id} (again)"
         shown = ", ".join(dict.fromkeys(redacted))
@@ -284,12 +286,16 @@ class Recorder:
         now: float,
     ) -> str:
         """Attach a push to the subscription it concerns (by security, where its
-        shape is known), else to the connection's latest subscription, else to its
-        last recorded request (within the push window)."""
+        shape is known); a push naming securities no open subscription names is
+        not recorded once the connection has subscribed (it belongs to something
+        unsubscribed).  A push of unknown concern goes to the latest subscription,
+        and on a connection that never subscribed, to its last recorded request
+        (within the push window)."""
         with self._lock:
             subs = [o for o in self._subs.get(conn_id, {}).values() if now - o.at <= MAX_PUSH_DELAY_MS / 1000]
             last = self._open.get(conn_id)
-            recent = last is not None and not last.quiet and now - last.at <= PUSH_WINDOW
+            subscribed = conn_id in self._subscribed
+            recent = last is not None and not last.quiet and not subscribed and now - last.at <= PUSH_WINDOW
             candidates = subs or ([last] if recent and last is not None else [])
             if not candidates:
                 return "not recorded: no subscription or request of this connection within the push window"
@@ -313,8 +319,9 @@ class Recorder:
             if subs:
                 concerns = securities(rep.doc) if rep.doc is not None else frozenset()
                 matching = [o for o in subs if o.securities & concerns]
-                # the earliest subscription naming the security started its pushes; one that
-                # names none of them gets those of the latest
+                if concerns and not matching:
+                    return "not recorded: it concerns no open subscription of this connection"
+                # the earliest subscription naming the security started its pushes
                 opened = min(matching, key=lambda o: o.at) if matching else max(subs, key=lambda o: o.at)
             stub = opened.stub
             if opened.seen < len(stub.pushes):  # a repeat of a push the stub holds already
@@ -352,6 +359,7 @@ class Recorder:
         with self._lock:
             self._open.pop(conn_id, None)
             self._subs.pop(conn_id, None)
+            self._subscribed.discard(conn_id)
 
     def _write_stub(self, stub: Stub) -> str:
         """Write (or rewrite) a stub file; why not, when it cannot be."""

@@ -85,7 +85,7 @@ def test_a_subscription_session_records_and_replays_with_its_pushes_in_place(
         json.loads(p.read_text())["proto_id"]: json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")
     }
     assert len(stubs[3001].get("pushes", [])) == 3, "the pushes belong to the subscription"
-    assert [p["after_ms"] // 1000 for p in stubs[3001]["pushes"]] == [0, GAP_S, 2 * GAP_S]
+    assert [round(p["after_ms"] / 1000) for p in stubs[3001]["pushes"]] == [0, GAP_S, 2 * GAP_S]
     assert not stubs[3203].get("pushes"), "not to the snapshot that happened to come last"
 
     started = []

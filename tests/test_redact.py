@@ -391,3 +391,47 @@ def test_the_event_loop_records_at_most_50_ms_a_second_itself(tmp_path: Path) ->
     assert inline[:4] == ["x"] * 4  # 48 ms of work, on the loop
     assert None in inline[4:6]  # then the thread
     assert rec.flush(10)
+
+
+def test_pushes_of_an_unsubscribed_security_go_nowhere(tmp_path: Path) -> None:
+    """From the third round: sub A, sub B, unsub A, a late A push went to B's stub;
+    sub A, unsub A, a snapshot, a late A push went to the snapshot's."""
+    sub_req, sub_rsp = message_types(3001)  # type: ignore[misc]
+    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
+    _, push_rsp = message_types(3005)  # type: ignore[misc]
+
+    def sub(code: str, on: bool = True) -> bytes:
+        req: Any = sub_req()
+        req.c2s.isSubOrUnSub, req.c2s.subTypeList[:] = on, [1]
+        s = req.c2s.securityList.add()
+        s.market, s.code = 1, code
+        return req.SerializePartialToString()
+
+    def push(code: str) -> bytes:
+        p: Any = push_rsp()
+        p.retType = 0
+        q = p.s2c.basicQotList.add()
+        q.security.market, q.security.code = 1, code
+        return p.SerializePartialToString()
+
+    ok: Any = sub_rsp()
+    ok.retType = 0
+    ok.s2c.SetInParent()
+    snap: Any = snap_req()
+    s = snap.c2s.securityList.add()
+    s.market, s.code = 1, "00700"
+    shot: Any = snap_rsp()
+    shot.retType = 0
+    shot.s2c.SetInParent()
+    kw: dict[str, Any] = {"server_ver": 1, "secrets": ()}
+    rec = Recorder(tmp_path)
+    rec.exchange(1, 3001, FMT_PROTOBUF, sub("00700"), ok.SerializePartialToString(), now=0, **kw)
+    rec.exchange(1, 3001, FMT_PROTOBUF, sub("09988"), ok.SerializePartialToString(), now=1, **kw)
+    rec.exchange(1, 3001, FMT_PROTOBUF, sub("00700", on=False), ok.SerializePartialToString(), now=2, **kw)
+    assert rec.push(1, 3005, 0, FMT_PROTOBUF, push("00700"), secrets=(), now=3).startswith("not recorded")
+    rec.exchange(2, 3001, FMT_PROTOBUF, sub("00005"), ok.SerializePartialToString(), now=0, **kw)
+    rec.exchange(2, 3001, FMT_PROTOBUF, sub("00005", on=False), ok.SerializePartialToString(), now=1, **kw)
+    rec.exchange(2, 3203, FMT_PROTOBUF, snap.SerializePartialToString(), shot.SerializePartialToString(), now=2, **kw)
+    assert rec.push(2, 3005, 0, FMT_PROTOBUF, push("00005"), secrets=(), now=3).startswith("not recorded")
+    files = [json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")]
+    assert all(not f.get("pushes") for f in files)
