@@ -213,7 +213,7 @@ class Processor:
             pushes = ()
             entry.error = E.INTERNAL.name
 
-        fault = gw.faults.take(proto_id, self.session.conn_id, _continuation(entry))
+        fault = gw.faults.take(proto_id, self.session.conn_id, gw.faults.active and _continuation(entry))
         cache = None if fault is not None or reuse is None else (*reuse, state)
         if fault is not None and fault.kind == "error":
             message = error_message(

@@ -66,7 +66,6 @@ DEFAULT_REDACT: tuple[str, ...] = (
     "connAESKey",
     "aesCBCiv",
 )
-REDACTED = "REDACTED"
 
 
 class StubError(ValueError):

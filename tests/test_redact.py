@@ -26,6 +26,49 @@ WEB_KEY = "wk-3f9a1c7e5b2d4f60"  # tests/upstream_opend.py
 USER_REQ, USER_RSP = message_types(1005)  # type: ignore[misc]
 
 
+# -- protobuf bodies of the subscription and snapshot tests ---------------------------------
+SUB_REQ, SUB_RSP = message_types(3001)  # type: ignore[misc]
+SNAP_REQ, SNAP_RSP = message_types(3203)  # type: ignore[misc]
+_, PUSH_RSP = message_types(3005)  # type: ignore[misc]
+
+
+def _ok(cls: Any) -> bytes:
+    rsp: Any = cls()
+    rsp.retType = 0
+    rsp.s2c.SetInParent()
+    return rsp.SerializePartialToString()
+
+
+SUB_OK, SNAP_OK = _ok(SUB_RSP), _ok(SNAP_RSP)
+
+
+def _sub(*codes: str, on: bool = True) -> bytes:
+    req: Any = SUB_REQ()
+    req.c2s.isSubOrUnSub, req.c2s.subTypeList[:] = on, [1]
+    for code in codes:
+        sec = req.c2s.securityList.add()
+        sec.market, sec.code = 1, code
+    return req.SerializePartialToString()
+
+
+def _snapshot(code: str = "00700") -> bytes:
+    req: Any = SNAP_REQ()
+    sec = req.c2s.securityList.add()
+    sec.market, sec.code = 1, code
+    return req.SerializePartialToString()
+
+
+def _push(code: str, price: float = 0.0) -> bytes:
+    push: Any = PUSH_RSP()
+    push.retType = 0
+    q = push.s2c.basicQotList.add()
+    q.security.market, q.security.code, q.curPrice = 1, code, price
+    return push.SerializePartialToString()
+
+
+KW: dict[str, Any] = {"server_ver": 1, "secrets": ()}
+
+
 def _files(directory: Path) -> str:
     return "".join(p.read_text() for p in directory.rglob("*.json"))
 
@@ -169,40 +212,13 @@ def test_pushes_go_to_their_subscription_and_a_repeat_keeps_them(tmp_path: Path)
     """Subscribe to HK.00700, take a snapshot, pushes for HK.00700 arrive, take the
     snapshot again: the pushes are the subscription's (they used to go to the
     snapshot, which came last), and what /record counts is what is on disk."""
-    sub_req, sub_rsp = message_types(3001)  # type: ignore[misc]
-    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
-    _, push_rsp = message_types(3005)  # type: ignore[misc]
-    sub: Any = sub_req()
-    sub.c2s.isSubOrUnSub, sub.c2s.subTypeList[:] = True, [1]
-    s = sub.c2s.securityList.add()
-    s.market, s.code = 1, "00700"
-    ok: Any = sub_rsp()
-    ok.retType = 0
-    ok.s2c.SetInParent()
-    snap: Any = snap_req()
-    s = snap.c2s.securityList.add()
-    s.market, s.code = 1, "00700"
-    shot: Any = snap_rsp()
-    shot.retType = 0
-    shot.s2c.SetInParent()
     rec = Recorder(tmp_path)
-    kw: dict[str, Any] = {"server_ver": 1, "secrets": ()}
-    assert rec.exchange(
-        1, 3001, FMT_PROTOBUF, sub.SerializePartialToString(), ok.SerializePartialToString(), now=0, **kw
-    )
-    assert rec.exchange(
-        1, 3203, FMT_PROTOBUF, snap.SerializePartialToString(), shot.SerializePartialToString(), now=1, **kw
-    )
+    assert rec.exchange(1, 3001, FMT_PROTOBUF, _sub("00700"), SUB_OK, now=0, **KW)
+    assert rec.exchange(1, 3203, FMT_PROTOBUF, _snapshot(), SNAP_OK, now=1, **KW)
     for i in range(3):
-        push: Any = push_rsp()
-        push.retType = 0
-        q = push.s2c.basicQotList.add()
-        q.security.market, q.security.code, q.curPrice = 1, "00700", 10.0 + i
-        said = rec.push(1, 3005, 0, FMT_PROTOBUF, push.SerializePartialToString(), secrets=(), now=8.0 * i)
+        said = rec.push(1, 3005, 0, FMT_PROTOBUF, _push("00700", 10.0 + i), secrets=(), now=8.0 * i)
         assert said.startswith("recorded after stub 3001-"), said
-    again = rec.exchange(
-        1, 3203, FMT_PROTOBUF, snap.SerializePartialToString(), shot.SerializePartialToString(), now=20, **kw
-    )
+    again = rec.exchange(1, 3203, FMT_PROTOBUF, _snapshot(), SNAP_OK, now=20, **KW)
     assert again.endswith("(again)"), again
     files = {
         json.loads(p.read_text())["proto_id"]: json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")
@@ -219,24 +235,8 @@ def test_pushes_past_a_full_stub_file_are_dropped_without_decoding(
     before it is decoded or serialised (each used to cost ~29 ms of event loop)."""
     import mock_opend.recorder as recorder_module
 
-    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
-    req: Any = snap_req()
-    s = req.c2s.securityList.add()
-    s.market, s.code = 1, "00700"
-    rsp: Any = snap_rsp()
-    rsp.retType = 0
-    rsp.s2c.SetInParent()
     rec = Recorder(tmp_path)
-    rec.exchange(
-        1,
-        3203,
-        FMT_PROTOBUF,
-        req.SerializePartialToString(),
-        rsp.SerializePartialToString(),
-        server_ver=1,
-        secrets=(),
-        now=0,
-    )
+    rec.exchange(1, 3203, FMT_PROTOBUF, _snapshot(), SNAP_OK, now=0, **KW)
     (sid,) = rec._on_disk
     rec._on_disk[sid] = recorder_module.PUSH_FILE_BUDGET + 1  # as if the file had grown past the budget
     decoded = []
@@ -321,36 +321,14 @@ def test_an_unsubscribe_takes_no_pushes_and_overlapping_subscriptions_keep_their
     """Subscribe {00700}, then {00700, 09988}: a 00700 push belongs to the first (it
     started them), a 09988 push to the second; after unsubscribing both, pushes
     belong to no stub (the unsubscribe used to collect them, and replay them)."""
-    sub_req, sub_rsp = message_types(3001)  # type: ignore[misc]
-    _, push_rsp = message_types(3005)  # type: ignore[misc]
-
-    def sub(codes: list[str], on: bool = True) -> bytes:
-        req: Any = sub_req()
-        req.c2s.isSubOrUnSub, req.c2s.subTypeList[:] = on, [1]
-        for code in codes:
-            s = req.c2s.securityList.add()
-            s.market, s.code = 1, code
-        return req.SerializePartialToString()
-
-    def push(code: str) -> bytes:
-        p: Any = push_rsp()
-        p.retType = 0
-        q = p.s2c.basicQotList.add()
-        q.security.market, q.security.code = 1, code
-        return p.SerializePartialToString()
-
-    ok: Any = sub_rsp()
-    ok.retType = 0
-    ok.s2c.SetInParent()
     rec = Recorder(tmp_path)
-    kw: dict[str, Any] = {"server_ver": 1, "secrets": ()}
-    first = rec.exchange(1, 3001, FMT_PROTOBUF, sub(["00700"]), ok.SerializePartialToString(), now=0, **kw)
-    second = rec.exchange(1, 3001, FMT_PROTOBUF, sub(["00700", "09988"]), ok.SerializePartialToString(), now=1, **kw)
+    first = rec.exchange(1, 3001, FMT_PROTOBUF, _sub("00700"), SUB_OK, now=0, **KW)
+    second = rec.exchange(1, 3001, FMT_PROTOBUF, _sub("00700", "09988"), SUB_OK, now=1, **KW)
     first_id, second_id = first.split()[3], second.split()[3]
-    assert rec.push(1, 3005, 0, FMT_PROTOBUF, push("00700"), secrets=(), now=2).endswith(first_id)
-    assert rec.push(1, 3005, 0, FMT_PROTOBUF, push("09988"), secrets=(), now=2).endswith(second_id)
-    rec.exchange(1, 3001, FMT_PROTOBUF, sub(["00700", "09988"], on=False), ok.SerializePartialToString(), now=3, **kw)
-    said = rec.push(1, 3005, 0, FMT_PROTOBUF, push("00700"), secrets=(), now=4)
+    assert rec.push(1, 3005, 0, FMT_PROTOBUF, _push("00700"), secrets=(), now=2).endswith(first_id)
+    assert rec.push(1, 3005, 0, FMT_PROTOBUF, _push("09988"), secrets=(), now=2).endswith(second_id)
+    rec.exchange(1, 3001, FMT_PROTOBUF, _sub("00700", "09988", on=False), SUB_OK, now=3, **KW)
+    said = rec.push(1, 3005, 0, FMT_PROTOBUF, _push("00700"), secrets=(), now=4)
     assert said.startswith("not recorded"), said
     files = [json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")]
     assert sorted(len(f.get("pushes", [])) for f in files) == [0, 1, 1]
@@ -396,42 +374,14 @@ def test_the_event_loop_records_at_most_50_ms_a_second_itself(tmp_path: Path) ->
 def test_pushes_of_an_unsubscribed_security_go_nowhere(tmp_path: Path) -> None:
     """From the third round: sub A, sub B, unsub A, a late A push went to B's stub;
     sub A, unsub A, a snapshot, a late A push went to the snapshot's."""
-    sub_req, sub_rsp = message_types(3001)  # type: ignore[misc]
-    snap_req, snap_rsp = message_types(3203)  # type: ignore[misc]
-    _, push_rsp = message_types(3005)  # type: ignore[misc]
-
-    def sub(code: str, on: bool = True) -> bytes:
-        req: Any = sub_req()
-        req.c2s.isSubOrUnSub, req.c2s.subTypeList[:] = on, [1]
-        s = req.c2s.securityList.add()
-        s.market, s.code = 1, code
-        return req.SerializePartialToString()
-
-    def push(code: str) -> bytes:
-        p: Any = push_rsp()
-        p.retType = 0
-        q = p.s2c.basicQotList.add()
-        q.security.market, q.security.code = 1, code
-        return p.SerializePartialToString()
-
-    ok: Any = sub_rsp()
-    ok.retType = 0
-    ok.s2c.SetInParent()
-    snap: Any = snap_req()
-    s = snap.c2s.securityList.add()
-    s.market, s.code = 1, "00700"
-    shot: Any = snap_rsp()
-    shot.retType = 0
-    shot.s2c.SetInParent()
-    kw: dict[str, Any] = {"server_ver": 1, "secrets": ()}
     rec = Recorder(tmp_path)
-    rec.exchange(1, 3001, FMT_PROTOBUF, sub("00700"), ok.SerializePartialToString(), now=0, **kw)
-    rec.exchange(1, 3001, FMT_PROTOBUF, sub("09988"), ok.SerializePartialToString(), now=1, **kw)
-    rec.exchange(1, 3001, FMT_PROTOBUF, sub("00700", on=False), ok.SerializePartialToString(), now=2, **kw)
-    assert rec.push(1, 3005, 0, FMT_PROTOBUF, push("00700"), secrets=(), now=3).startswith("not recorded")
-    rec.exchange(2, 3001, FMT_PROTOBUF, sub("00005"), ok.SerializePartialToString(), now=0, **kw)
-    rec.exchange(2, 3001, FMT_PROTOBUF, sub("00005", on=False), ok.SerializePartialToString(), now=1, **kw)
-    rec.exchange(2, 3203, FMT_PROTOBUF, snap.SerializePartialToString(), shot.SerializePartialToString(), now=2, **kw)
-    assert rec.push(2, 3005, 0, FMT_PROTOBUF, push("00005"), secrets=(), now=3).startswith("not recorded")
+    rec.exchange(1, 3001, FMT_PROTOBUF, _sub("00700"), SUB_OK, now=0, **KW)
+    rec.exchange(1, 3001, FMT_PROTOBUF, _sub("09988"), SUB_OK, now=1, **KW)
+    rec.exchange(1, 3001, FMT_PROTOBUF, _sub("00700", on=False), SUB_OK, now=2, **KW)
+    assert rec.push(1, 3005, 0, FMT_PROTOBUF, _push("00700"), secrets=(), now=3).startswith("not recorded")
+    rec.exchange(2, 3001, FMT_PROTOBUF, _sub("00005"), SUB_OK, now=0, **KW)
+    rec.exchange(2, 3001, FMT_PROTOBUF, _sub("00005", on=False), SUB_OK, now=1, **KW)
+    rec.exchange(2, 3203, FMT_PROTOBUF, _snapshot(), SNAP_OK, now=2, **KW)
+    assert rec.push(2, 3005, 0, FMT_PROTOBUF, _push("00005"), secrets=(), now=3).startswith("not recorded")
     files = [json.loads(p.read_text()) for p in (tmp_path / "stubs").glob("*.json")]
     assert all(not f.get("pushes") for f in files)

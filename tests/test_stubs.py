@@ -54,6 +54,16 @@ def snapshot_stub(code: str = "00700", **more: Any) -> dict[str, Any]:
     }
 
 
+def _pushes(*after_ms: int, serial: int = 0) -> list[dict[str, Any]]:
+    """A stub's pushes (empty 3005 replies), one at each offset; serials count from ``serial`` when it is > 0."""
+    from mock_opend.stubs import Body
+
+    return [
+        {"proto_id": 3005, "after_ms": ms, "serial": serial + i if serial else 0, "reply": Body(doc={"retType": 0}).doc}
+        for i, ms in enumerate(after_ms)
+    ]
+
+
 def _option_stats() -> bytes:
     from mock_opend.messages import OptionMarketStatisticRequest
 
@@ -385,14 +395,10 @@ def test_delayed_stub_pushes_never_hold_later_replies(opend_server_factory, raw_
     """Pushes at 0, 1.5 and 3 s after a stubbed reply: a KeepAlive and a 3301 sent
     right after it are answered at once (they used to wait for the last push),
     and the pushes still come at their offsets, in order."""
-    from mock_opend.stubs import Body
 
     server = opend_server_factory(now="2026-06-15")
     doc = snapshot_stub()
-    doc["pushes"] = [
-        {"proto_id": 3005, "after_ms": ms, "serial": i, "reply": Body(doc={"retType": 0}).doc}
-        for i, ms in enumerate((0, 1500, 3000), 1)
-    ]
+    doc["pushes"] = _pushes(0, 1500, 3000, serial=1)
     server.add_stub(doc)
     c = raw_client(server.host, server.port)
     c.init_connect()
@@ -462,14 +468,11 @@ def test_delayed_stub_pushes_never_hold_later_replies_on_websocket(opend_server_
     import aiohttp
     from test_websocket import init_body
 
-    from mock_opend.stubs import Body
     from mock_opend.ws_protocol import pack_request, unpack_reply
 
     server = opend_server_factory(now="2026-06-15", ws_port=0)
     doc = snapshot_stub()
-    doc["pushes"] = [
-        {"proto_id": 3005, "after_ms": ms, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for ms in (0, 2000)
-    ]
+    doc["pushes"] = _pushes(0, 2000)
     server.add_stub(doc)
 
     async def talk() -> list[tuple[int, float]]:
@@ -562,13 +565,9 @@ def test_waiting_stub_pushes_have_a_server_wide_budget_and_drops_are_logged_once
     (6,000 requests used to write 254,410 lines)."""
     import logging
 
-    from mock_opend.stubs import Body
-
     server = opend_server_factory(now="2026-06-15", write_buffer_limit=64 << 10)
     doc = snapshot_stub()
-    doc["pushes"] = [
-        {"proto_id": 3005, "after_ms": 600_000, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for _ in range(50)
-    ]
+    doc["pushes"] = _pushes(*[600_000] * 50)
     server.add_stub(doc)
     budget = server.gateway.push_budget
     caplog.set_level(logging.WARNING, logger="mock_opend.stubs")
@@ -593,15 +592,12 @@ def test_waiting_stub_pushes_have_a_server_wide_budget_and_drops_are_logged_once
 def test_clients_parking_pushes_far_ahead_cannot_starve_another(opend_server_factory, raw_client) -> None:
     """Six connections fill the server-wide budget with pushes due in 600 s; a
     seventh still gets its stub's push at 100 ms (it used to get none)."""
-    from mock_opend.stubs import Body
 
     server = opend_server_factory(now="2026-06-15", write_buffer_limit=64 << 10)
     far = snapshot_stub("00700")
-    far["pushes"] = [
-        {"proto_id": 3005, "after_ms": 600_000, "serial": 0, "reply": Body(doc={"retType": 0}).doc} for _ in range(50)
-    ]
+    far["pushes"] = _pushes(*[600_000] * 50)
     near = snapshot_stub("09988")
-    near["pushes"] = [{"proto_id": 3005, "after_ms": 100, "serial": 42, "reply": Body(doc={"retType": 0}).doc}]
+    near["pushes"] = _pushes(100, serial=42)
     server.add_stub(far)
     server.add_stub(near)
     hogs = [raw_client(server.host, server.port) for _ in range(6)]

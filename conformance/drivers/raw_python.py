@@ -48,6 +48,11 @@ class RawPythonDriver(Driver):
         header = FrameHeader(proto_id, self.serial, len(body), self.sha1(body))
         return self.serial, header.pack() + body
 
+    def verify(self, header: FrameHeader, body: bytes) -> None:
+        """A reply whose SHA-1 does not match its body is an error."""
+        if hashlib.sha1(body).digest() != header.sha1:
+            raise ClientError(f"reply to proto {header.proto_id}: SHA-1 mismatch")
+
     def _recv_frame(self) -> tuple[FrameHeader, bytes]:
         assert self.sock is not None
         while True:
@@ -56,8 +61,7 @@ class RawPythonDriver(Driver):
                 if len(self.buf) >= HEADER_LEN + h.body_len:
                     body = self.buf[HEADER_LEN : HEADER_LEN + h.body_len]
                     self.buf = self.buf[HEADER_LEN + h.body_len :]
-                    if hashlib.sha1(body).digest() != h.sha1:
-                        raise ClientError(f"reply to proto {h.proto_id}: SHA-1 mismatch")
+                    self.verify(h, body)
                     return h, body
             chunk = self.sock.recv(65536)
             if not chunk:
