@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_opend import __version__ as server_version
+from mock_opend.arguments import OneLineParser
 
 from . import report
 from .context import PROFILES
@@ -38,7 +39,7 @@ def _add_client(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="opend-conformance", description="Run an OpenD client against mock-opend.")
+    parser = OneLineParser(prog="opend-conformance", description="Run an OpenD client against mock-opend.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run the cases", description="Run the numbered cases against a client.")
     _add_client(run)

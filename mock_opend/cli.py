@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .arguments import OneLineParser, unrecognized
 from .config import AES_MODES, EVENT_LOOPS, LANGS, LOG_LEVELS, PROFILES, SPAN_POLICIES, ConfigError, build_config
 from .crypto import CryptoError
 from .errors import catalogue_markdown
@@ -41,8 +42,18 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"not a number of seconds in (0, 3600]: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mock-opend", description="A local mock of Futu/Moomoo OpenD (proto 3301).")
+    parser = OneLineParser(prog="mock-opend", description="A local mock of Futu/Moomoo OpenD (proto 3301).")
     parser.add_argument("--version", action="version", version=f"mock-opend {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -163,6 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conf.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
 
+    health = sub.add_parser(
+        "health",
+        help="check that a gateway answers InitConnect",
+        description="Exit 0 when the gateway at HOST:PORT answers InitConnect (even with an error reply), 1 if not."
+        " Prints one JSON line. The container image's HEALTHCHECK.",
+    )
+    health.add_argument("--host", help="address of the gateway (default 127.0.0.1)")
+    health.add_argument(
+        "--port", type=_int, help="its TCP API port (default: from $MOCK_OPEND_READY_FILE when set, else 11111)"
+    )
+    health.add_argument("--timeout", type=_seconds, default=3.0, help="seconds to wait, all told (default 3)")
+    health.add_argument("--rsa-key", metavar="PEM", help="the gateway's RSA key, when it runs encrypted")
+
     errs = sub.add_parser("errors", help="print the error catalogue", description="Print every error reply.")
     errs.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
     return parser
@@ -194,7 +218,13 @@ def _warm_up(gateway: Any) -> None:
 async def serve_until_signalled(server: Any) -> None:
     """Print the ready line of a started server, warm its data up, serve until
     SIGINT/SIGTERM, stop."""
+    from .health import remove_ready, write_ready
+
     print(json.dumps(server.ready_info()), flush=True)
+    try:
+        write_ready(server.ready_info())
+    except OSError as exc:  # health checks fall back to 127.0.0.1:11111
+        logging.getLogger("mock_opend").warning(f"cannot write the ready file: {exc.strerror or exc}")
     server.gateway.warm_up_state = "running"  # from now on, so that a health check never sees "not run"
     threading.Thread(target=_warm_up, args=(server.gateway,), name="warm-up", daemon=True).start()
     stop = asyncio.Event()
@@ -202,6 +232,7 @@ async def serve_until_signalled(server: Any) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    remove_ready()
     await server.stop()
 
 
@@ -260,9 +291,10 @@ def _data_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra:  # say it with the subcommand's own usage, not the top level's
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # say it under the subcommand, not the top level
+        unrecognized(parser, args.command, extra)
+    if args.command == "health":
+        return _health_command(args)
     if args.command in ("data", "plot"):
         try:
             return _data_command(args)
@@ -307,6 +339,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _health_command(args: argparse.Namespace) -> int:
+    from .crypto import RsaKey
+    from .health import address, check
+
+    rsa = None
+    if args.rsa_key:
+        try:
+            rsa = RsaKey.load(args.rsa_key)
+        except CryptoError as exc:
+            print(f"mock-opend health: error: {exc}", file=sys.stderr)
+            return 2
+    result = check(*address(args.host, args.port), timeout=args.timeout, rsa=rsa)
+    print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+    return 0 if result.ok else 1
 
 
 def _record_command(args: argparse.Namespace) -> int:

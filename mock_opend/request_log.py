@@ -27,6 +27,14 @@ MAX_PENDING: Final = 512  # lines held before they are written without waiting f
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
+def outcome(entry: Any) -> str:
+    """``ok``; the catalogue name of the mock's own error; or ``error`` for an
+    error reply that came from elsewhere (the upstream, a stub)."""
+    if entry.error is not None:
+        return entry.error
+    return "ok" if entry.ret_type in (0, None) else "error"
+
+
 def fields(entry: Any, fault: str | None) -> dict[str, Any]:
     """The request line's own fields, in the order they are written."""
     return {
@@ -35,7 +43,7 @@ def fields(entry: Any, fault: str | None) -> dict[str, Any]:
         "proto": entry.proto_id,
         "serial": entry.serial,
         "fmt": entry.fmt,
-        "outcome": "ok" if entry.error is None else entry.error,
+        "outcome": outcome(entry),
         "ret_type": entry.ret_type,
         "rows": None if entry.rows is None else len(entry.rows),
         "fault": fault,
@@ -92,12 +100,12 @@ def line(entry: Any, fault: str | None) -> str:
     ts = datetime.fromtimestamp(entry.wall_time, UTC).isoformat(timespec="microseconds")
     rows = "null" if entry.rows is None else len(entry.rows)
     ret_type = "null" if entry.ret_type is None else entry.ret_type
-    outcome = _ENCODE("ok" if entry.error is None else entry.error)
+    result = _ENCODE(outcome(entry))
     # ids, serial and microseconds are ints; the strings go through the JSON encoder
     return (
         f'{{"ts": "{ts}", "level": "info", "logger": "mock_opend.request", "event": "request", '
         f'"conn": {entry.conn_id:d}, "transport": {_ENCODE(entry.transport)}, "proto": {entry.proto_id:d}, '
-        f'"serial": {entry.serial:d}, "fmt": {_ENCODE(entry.fmt)}, "outcome": {outcome}, "ret_type": {ret_type}, '
+        f'"serial": {entry.serial:d}, "fmt": {_ENCODE(entry.fmt)}, "outcome": {result}, "ret_type": {ret_type}, '
         f'"rows": {rows}, "fault": {_json(fault)}, "source": {_ENCODE(entry.source)}, "us": {entry.duration_us:d}}}'
     )
 

@@ -20,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import resource
 import socket
 import struct
@@ -44,6 +45,7 @@ FD_RESERVE = 64 + 4 * LISTEN_BACKLOG
 BACKLOG_FACTOR = 4  # stop reading the upstream for a client this many write budgets behind
 
 
+UPSTREAM_PROBE_TIMEOUT = 3.0  # seconds the start-up check of --upstream waits for a connection
 STOP_RECORDING = 3.0  # seconds a stopping server waits for the recording thread before dropping the rest
 
 
@@ -339,6 +341,11 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+def in_container() -> bool:
+    """Docker and podman leave these files in every container they start."""
+    return os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
+
+
 class MockOpenD:
     """A mock OpenD gateway bound to ``config.host``/``config.port``."""
 
@@ -369,6 +376,7 @@ class MockOpenD:
         self._websockets: set[Any] = set()
         self._protocols: set[_TcpProtocol] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -436,11 +444,6 @@ class MockOpenD:
     # -- inside a running loop -----------------------------------------------
     async def start(self) -> None:
         cfg = self.config
-        if not is_loopback(cfg.host):
-            log.warning(
-                "listening on a non-loopback address: anyone who can reach it can use this mock",
-                extra={"host": cfg.host},
-            )
         self._fit_to_fd_limit()
         self._loop = asyncio.get_running_loop()
         try:
@@ -467,7 +470,40 @@ class MockOpenD:
         except BaseException:
             await self.stop()
             raise
+        if not is_loopback(cfg.host):  # said once every port is bound, never before a failed bind
+            log.warning(
+                "listening on a non-loopback address: anyone who can reach it can use this mock",
+                extra={"host": cfg.host},
+            )
+        elif in_container():
+            log.warning(
+                f"listening on {cfg.host} inside a container: a published port (-p) cannot reach it; "
+                "use --host 0.0.0.0 (unless the container shares the host's network)",
+                extra={"host": cfg.host},
+            )
         self._sweeper = asyncio.create_task(self._sweep())
+        if self.gateway.upstream is not None:
+            self._probe = asyncio.create_task(self._probe_upstream())
+
+    async def _probe_upstream(self) -> None:
+        """Warn at start when the upstream cannot be reached (the server still serves
+        what it can: stubs, the mock's own protocols, errors for the rest)."""
+        upstream = self.gateway.upstream
+        try:
+            connecting = asyncio.open_connection(upstream.host, upstream.port)
+            _, writer = await asyncio.wait_for(connecting, UPSTREAM_PROBE_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                why = f"no answer within {UPSTREAM_PROBE_TIMEOUT:g} s"
+            else:
+                why = os.strerror(exc.errno) if exc.errno else str(exc)
+            log.warning(
+                f"the upstream {upstream.address} cannot be reached ({why}): requests that go to it get "
+                "UPSTREAM_UNREACHABLE until it can",
+                extra={"upstream": upstream.address},
+            )
+            return
+        writer.close()
 
     def _bind(self, name: str, host: str, port: int) -> socket.socket:
         """A listening socket for an HTTP port, as aiohttp would open it."""
@@ -568,6 +604,9 @@ class MockOpenD:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
         if self._admin is not None:
             await self._admin.cleanup()
             self._admin = None

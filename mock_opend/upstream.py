@@ -53,6 +53,7 @@ class Push:
 @dataclass(frozen=True, slots=True)
 class Broken:
     reason: str
+    answered: bool = False  # the gateway's InitConnect reply was read: it refused
 
 
 Event = Ready | Reply | Push | Broken
@@ -136,9 +137,9 @@ class UpstreamLink:
                     return out
         return out
 
-    def _break(self, reason: str) -> Broken:
+    def _break(self, reason: str, answered: bool = False) -> Broken:
         self.broken = reason
-        return Broken(reason)
+        return Broken(reason, answered)
 
     def _plain(self, frame: Frame, rsa: bool = False) -> bytes:
         body = frame.body
@@ -161,7 +162,8 @@ class UpstreamLink:
             except (CryptoError, ValueError) as exc:
                 return self._break(f"cannot read the InitConnect reply: {exc}")
             if rsp.retType != 0 or not rsp.HasField("s2c"):
-                return self._break(f"InitConnect refused (retType {rsp.retType}): {rsp.retMsg or 'no reason given'}")
+                why = f"InitConnect refused (retType {rsp.retType}): {rsp.retMsg or 'no reason given'}"
+                return self._break(why, answered=True)
             s2c = rsp.s2c
             if self.rsa is not None:
                 key = s2c.connAESKey.encode()

@@ -78,6 +78,29 @@ class ServerProcess:
             self.proc.wait()
         return time.monotonic() - t0
 
+    def wait_for_stderr(self, needle: str, timeout: float = 15.0) -> str:
+        """The first stderr line containing ``needle``, waiting for it (polled, with a
+        deadline) at most ``timeout`` seconds."""
+        stream = self.proc.stderr
+        assert stream is not None
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        os.set_blocking(stream.fileno(), False)
+        try:
+            while time.monotonic() < deadline:
+                line = stream.readline()
+                if line and needle in line:
+                    return line
+                if line:
+                    seen.append(line)
+                elif self.proc.poll() is not None:
+                    break
+                else:
+                    time.sleep(0.01)
+        finally:
+            os.set_blocking(stream.fileno(), True)
+        raise AssertionError(f"no stderr line with {needle!r} within {timeout} s; saw: {''.join(seen)[-2000:]}")
+
     def stderr_text(self) -> str:
         assert self.proc.stderr is not None
         return self.proc.stderr.read()

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 from conftest import ROOT, run_node, run_sdk_query
-from seed_example import SEED_DIR
+from seed_example import seed_page
 
 pytestmark = pytest.mark.sdk
 
@@ -21,7 +21,7 @@ FIXTURE = str(ROOT / "fixtures" / "doc_example_us_security_volume.csv")
 
 def seed_js_example(port: int) -> str:
     """The seed page's JavaScript example, verbatim but for the port."""
-    text = sorted(SEED_DIR.glob("*.txt"))[0].read_text(encoding="utf-8")
+    text = seed_page()
     start = text.index('import ftWebsocket from "futu-api";')
     tail = text.index("websocket.start(addr, port, enable_ssl, key);", start)
     end = text.index("QotGetOptionMarketStatistic()", tail) + len("QotGetOptionMarketStatistic()")

@@ -207,3 +207,21 @@ def test_stopping_while_recordings_wait_is_bounded_and_says_what_was_dropped(
     assert recorder.summary()["pending"] == 0
     dropped = [r.getMessage() for r in caplog.records if "not recorded: the server stopped first" in r.getMessage()]
     assert dropped and int(dropped[0].split()[1]) + len(done) == 20, (dropped, len(done))
+
+
+def test_an_upstream_error_reply_is_logged_as_an_error(fake_upstream, opend_server_factory, raw_client) -> None:
+    from mock_opend.request_log import fields, line
+
+    err = SNAP_RSP()
+    err.retType, err.retMsg = -1, "无权限"
+    up = fake_upstream(err.SerializeToString(), 0)
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}")
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    c.send(3203, request_bytes("00700"), serial=7)
+    header, body = c.recv_frame()
+    assert header.serial == 7 and SNAP_RSP.FromString(body).retType == -1  # relayed as it came
+    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
+    assert entry.source == "upstream" and entry.ret_type == -1 and entry.error is None
+    assert fields(entry, None)["outcome"] == "error"  # the LogRecord the logging set-up gets
+    assert json.loads(line(entry, None))["outcome"] == "error"  # the line the JSON handler writes
