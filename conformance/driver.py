@@ -25,42 +25,64 @@ from typing import Any, TextIO
 
 
 class ClientError(Exception):
-    """The client reported an error; the text is passed to the kit."""
+    """The client reported an error.  Raise it from a method; its text becomes the
+    reply's ``error`` (with ``ret`` -1), which the kit shows in its report.  Any
+    other exception is reported the same way, prefixed with its class name."""
 
 
 class Unsupported(Exception):
-    """The client cannot do this operation."""
+    """The client cannot do this operation.  The reply says ``unsupported``; the
+    cases that need the operation are skipped (optional) or fail (required)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """One call the kit asks for, as the client's API would take it."""
+
     option_market: str
+    """``US_SECURITY``, ``US_INDEX``, ``HK_SECURITY`` or ``HK_INDEX``; in fuzzing cases,
+    also a name the server does not know (the client should pass it on, or refuse it)."""
     data_type: str
+    """``VOLUME`` or ``OPEN_INTEREST`` (or, in fuzzing cases, something else)."""
     begin_time: str | None
+    """First day, ``YYYY-MM-DD``; None: leave it out of the request (the server's default)."""
     end_time: str | None
+    """Last day, ``YYYY-MM-DD``; None: leave it out."""
     page_req_key: bytes | None = None
+    """The continuation key of the previous page, as raw bytes (the loop decodes the
+    protocol's base64); None for a first page.  Pass it to the client unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    rows: list[dict[str, Any]]  # time, timestamp, call_value, put_value, total_value, ratio (None when absent)
+    """What one call returned: its rows and the key of the next page."""
+
+    rows: list[dict[str, Any]]
+    """One dict per day, newest first, with the keys ``time`` (``YYYY-MM-DD``),
+    ``timestamp`` (seconds, a number), ``call_value``, ``put_value``, ``total_value``
+    (integers) and ``ratio`` (a number); a value the server left out is None."""
     page_req_key: bytes | None = None
+    """The next page's key as raw bytes (the loop encodes it in base64), or None on the
+    last page."""
 
 
 class Driver:
-    """Reads requests, calls the methods below, writes replies."""
+    """The JSON-lines loop around a client: reads the kit's requests from stdin,
+    calls the methods below, writes the replies to stdout.
 
-    def __init__(self) -> None:
-        self.host = os.environ.get("OPEND_HOST", "127.0.0.1")
-        self.port = int(os.environ.get("OPEND_PORT", "11111"))
-        ws = os.environ.get("OPEND_WS_PORT", "")
-        self.ws_port = int(ws) if ws.isdigit() else None
+    Override ``connect`` and ``get_option_market_statistic`` at least; ``fetch_all``,
+    ``reconnect`` and ``close`` as far as the client can.  A method that is not
+    overridden answers ``unsupported`` (``fetch_all`` pages through
+    ``get_option_market_statistic``).  ``host``, ``port`` and ``ws_port`` (None when
+    the kit opened no WebSocket port) come from the environment the kit sets.
+    """
 
     # -- what a driver implements ------------------------------------------------
     def connect(self) -> None:
         """Open the client's session (called once, before the first request)."""
 
     def get_option_market_statistic(self, query: Query) -> Page:
+        """One call of the client's 3301 API: one page, or raise ``ClientError``."""
         raise Unsupported
 
     def fetch_all(self, query: Query) -> list[dict[str, Any]]:
@@ -78,6 +100,7 @@ class Driver:
         raise ClientError("more than 100000 pages")
 
     def reconnect(self) -> None:
+        """Drop the session and open a new one (optional)."""
         raise Unsupported
 
     def close(self) -> None:
@@ -85,6 +108,8 @@ class Driver:
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> None:
+        """Serve the kit's requests until ``close`` or the end of stdin.  From here
+        on, what the process prints goes to stderr; stdout carries replies only."""
         out = _protocol_stdout()
         connected = False
         for line in sys.stdin:

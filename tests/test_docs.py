@@ -33,7 +33,52 @@ def test_the_site_builds_strict_without_a_warning(tmp_path: Path) -> None:
     assert (site / "search" / "search_index.json").exists()  # search works offline
     api = (site / "pytest-plugin.html").read_text()
     assert "start_background" in api and "opend_server_factory" in api  # the API reference from docstrings
-    assert "JSON-lines" in (site / "driver.html").read_text()  # DRIVER.md is included, not linked
+    driver = (site / "driver.html").read_text()
+    assert "JSON lines" in driver and driver.count("<h1") == 1  # one title
+    toc = re.search(r'<nav class="md-nav md-nav--secondary".*?</nav>', driver, re.S)
+    assert toc and 'href="#what-the-kit-checks-in-what-your-client-sends"' in toc.group(0)  # a table of contents
+    api = (site / "driver-api.html").read_text()
+    for name in ("Driver", "Query", "Page", "ClientError", "page_req_key", "raw bytes"):
+        assert name in api, name  # the driver API reference, from the docstrings
+
+
+def test_the_driver_page_reads_whole_on_the_repository_host_too() -> None:
+    """docs/driver.md is the shipped conformance/DRIVER.md itself, not an include
+    line that only the site expands; its contents list is its sections."""
+    shipped = (ROOT / "conformance" / "DRIVER.md").read_text(encoding="utf-8")
+    assert (DOCS / "driver.md").read_text(encoding="utf-8") == shipped, "cp conformance/DRIVER.md docs/driver.md"
+    assert "--8<--" not in shipped and len(re.findall(r"(?m)^# ", shipped)) == 1
+    sections = re.findall(r"(?m)^## (.+)$", shipped)
+    listed = re.findall(r"(?m)^- \[(.+?)\]\(#[\w-]+\)$", shipped)
+    assert listed == sections
+
+
+def test_install_lines_work_without_a_package_index_release(tmp_path: Path) -> None:
+    """mock-opend is on no package index: no page may tell a user to `pip install
+    mock-opend`; the git form the pages give builds."""
+    for page in [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]:
+        for line in page.read_text(encoding="utf-8").splitlines():
+            assert not re.search(r"pip install\s+['\"]?mock-opend\b(?!\s*@)", line), (page.name, line)
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            f"mock-opend @ git+file://localhost{ROOT}",
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(tmp_path.glob("mock_opend-*.whl"))
 
 
 def test_the_readme_is_the_front_door() -> None:
