@@ -18,6 +18,9 @@ from typing import Any
 from .clock import parse_instant
 from .markets import HK_CALENDAR_START
 from .rate_limit import SCOPES, parse_rate
+from .user_files import read_text
+
+MAX_CONFIG_FILE = 1 << 20  # bytes of a TOML config file
 
 LANGS = ("zh", "en")
 PROFILES = ("realistic", "edge")  # data profiles (model.py)
@@ -276,8 +279,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     """Settings from a TOML file; relative fixture paths resolve against it."""
     p = Path(path)
     try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_text(p, MAX_CONFIG_FILE))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config file: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

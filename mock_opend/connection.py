@@ -380,39 +380,77 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
     from .relay import Relayed
 
     gw, session, entry = processor.gateway, processor.session, outcome.entry
+    request_fmt = outcome.reply_fmt  # until the upstream's reply says otherwise, the request's own
     if not isinstance(result, Relayed):
         text = result.spec.render(gw.lang, **result.params)
         outcome._message = error_message(response_spec(proto_id), result.spec, text)
         entry.error = result.spec.name
         entry.source = "mock"
         return
-    ret_type, ret_msg = reply_status(result.fmt, result.body)
-    if ret_type is None:  # the bytes are not a Response in the format the upstream's fmt byte claims
-        name = FMT_NAMES.get(result.fmt, f"fmt {result.fmt}")
+
+    def bad_reply(detail: str) -> None:
         link = gw.upstream.address if gw.upstream is not None else "?"
-        params = {"upstream": link, "proto": label(proto_id), "detail": f"not a {name} Response"}
+        params = {"upstream": link, "proto": label(proto_id), "detail": detail}
         outcome._message = error_message(
             response_spec(proto_id), E.UPSTREAM_BAD_REPLY, E.UPSTREAM_BAD_REPLY.render(gw.lang, **params)
         )
         entry.error = E.UPSTREAM_BAD_REPLY.name
         entry.source = "mock"
+
+    ret_type, ret_msg = reply_status(result.fmt, result.body)
+    if ret_type is None:  # the bytes are not a Response in the format the upstream's fmt byte claims
+        bad_reply(f"not a {FMT_NAMES.get(result.fmt, f'fmt {result.fmt}')} Response")
         return
-    outcome.reply_fmt = result.fmt  # the upstream's own format byte, whatever the request's was
-    outcome.encoded = result.body
-    entry.ret_type, entry.ret_msg = ret_type, ret_msg
+    body, fmt = result.body, result.fmt  # the upstream's own format byte, whatever the request's was
+    if session.transport == "ws" and fmt != FMT_PROTOBUF:  # a WebSocket message has no format byte:
+        body = _as_protobuf(proto_id, fmt, body)  # it is protobuf, always
+        if body is None:
+            bad_reply("a JSON reply that WebSocket clients cannot read (their messages are protobuf)")
+            return
+        fmt = FMT_PROTOBUF
+    outcome.reply_fmt, outcome.encoded = fmt, body
+    secrets = (*result.secrets, session.conn_id)
+    entry.ret_type, entry.ret_msg = ret_type, journal_text(ret_msg, secrets)
     if gw.recorder is not None and entry.ret_type == 0:
         work = functools.partial(
             gw.recorder.exchange,
             session.conn_id,
             proto_id,
-            outcome.reply_fmt,
+            request_fmt,
             request,
             result.body,
+            reply_fmt=result.fmt,
             server_ver=result.server_ver,
-            secrets=(*result.secrets, session.conn_id),
+            secrets=secrets,
             now=time.time(),
         )
         _record(gw.recorder, entry, work, len(request) + len(result.body))
+
+
+MAX_JOURNAL_TEXT = 1024  # characters of an upstream's retMsg kept in the journal
+
+
+def journal_text(text: str, secrets: Any) -> str:
+    """An upstream's retMsg as the journal keeps it: cut to MAX_JOURNAL_TEXT, the
+    session's ids and keys hidden (the journal is read over HTTP and dumped in CI)."""
+    if not text:
+        return text
+    if len(text) > MAX_JOURNAL_TEXT:
+        text = text[:MAX_JOURNAL_TEXT] + f"… ({len(text)} characters)"
+    from .redact import Secrets
+
+    return Secrets.of(secrets).hide_in_text(text)
+
+
+def _as_protobuf(proto_id: int, fmt: int, body: bytes) -> bytes | None:
+    """A reply in another format re-encoded as protobuf (None: its shape is unknown, or it does not decode)."""
+    types = message_types(proto_id)
+    if types is None:
+        return None
+    try:
+        return decode_body(fmt, body, types[1]).SerializePartialToString()
+    except (BodyError, DecodeError, ValueError):
+        return None
 
 
 def journal_push(processor: Processor, proto_id: int, serial: int, fmt: int, body: bytes, secrets: Any) -> None:

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .user_files import read_bytes
+
+MAX_KEY_FILE = 64 << 10  # bytes of a PEM key file (a 1024-bit key is ~900)
 RSA_BLOCK = 128
 RSA_CHUNK = 100  # plaintext bytes per block, as the SDK cuts them
 _ALPHABET = string.ascii_letters + string.digits
@@ -49,7 +52,7 @@ class RsaKey:
         from cryptography.hazmat.primitives import serialization
 
         try:
-            data = Path(path).read_bytes()
+            data = read_bytes(path, MAX_KEY_FILE)
         except OSError as exc:
             raise CryptoError(f"{path}: cannot read RSA key: {exc.strerror or exc}") from None
         try:

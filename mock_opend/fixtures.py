@@ -18,6 +18,9 @@ from typing import Any
 
 from .markets import EXCHANGE_OF, DataType, OptionMarket, parse_data_type, parse_market
 from .trading_calendar import calendar_for
+from .user_files import read_text
+
+MAX_FIXTURE_FILE = 256 << 20  # a fixture of every market and type over ten years is ~2 MB
 
 COLUMNS = ("market", "data_type", "date", "call", "put")
 INT64_MAX = (1 << 63) - 1
@@ -50,7 +53,7 @@ def load_fixtures(paths: Iterable[str | Path]) -> Overlay:
 
 def read_fixture_file(path: Path) -> list[FixtureRow]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_text(path, MAX_FIXTURE_FILE, encoding="utf-8-sig")
     except OSError as exc:
         raise FixtureError(f"{path}: cannot read fixture file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -72,6 +72,8 @@ INLINE_PER_SECOND = 0.05  # seconds of recording the event loop itself may do in
 REST_MAX = 0.05
 QUEUE_BYTES = 64 << 20  # bytes waiting for the recording thread; past this, not recorded (and said so)
 SUBSCRIBING = frozenset({3001, 3002, 2008, 3455})  # requests whose pushes follow them
+MAX_LEARNED = 64  # credentials seen under their own names (webKey), looked for by value, newest first
+FMT_NAME = {0: "protobuf", 1: "JSON"}
 
 
 @dataclass(slots=True)
@@ -152,10 +154,11 @@ class Recorder:
         self._inline = (0.0, 0.0)  # (start of the current second, recording done on the event loop in it)
         self._logged = (0.0, 0)  # (when a skip was last logged, skips since)
         self._rows: dict[tuple[OptionMarket, DataType, date], tuple[int, int]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _push learns credentials while holding it
         self._written = 0
         self._on_disk: dict[str, int] = {}  # stub id → bytes of its file
         self._same: dict[str, bytes] = {}  # stub id → digest of what it records, to skip repeats
+        self._learned: collections.OrderedDict[Any, None] = collections.OrderedDict()  # see _learn
         if self.dir.exists() and not self.dir.is_dir():
             raise RecordError(f"--record {self.dir}: a file, not a directory (give a directory to record into)")
         try:
@@ -181,15 +184,51 @@ class Recorder:
         request: bytes,
         reply: bytes,
         *,
+        reply_fmt: int | None = None,
         server_ver: int | None,
         secrets: Iterable[str | int],
         now: float,
     ) -> str:
-        """Record one relayed request and its successful reply; what was done."""
-        sec = Secrets.of(secrets)
+        """Record one relayed request (in ``fmt``) and its successful reply (in
+        ``reply_fmt``, the request's by default); what was done.  Never raises: a
+        failure is said in one line, with the session's ids and keys hidden."""
+        sec = self._secrets(secrets)
+        try:
+            return self._exchange(conn_id, proto_id, fmt, request, reply, reply_fmt, server_ver, sec, now)
+        except Exception as exc:  # reported, never raised: the client has its reply already
+            return self._skip(f"{name_of(proto_id)}: not recorded ({type(exc).__name__}: {exc})", sec)
+
+    def _secrets(self, values: Iterable[str | int]) -> Secrets:
+        """The link's ids and keys, and every credential this recording has seen."""
+        with self._lock:
+            learned = tuple(self._learned)
+        return Secrets.of([*values, *learned])
+
+    def _learn(self, values: Iterable[Any]) -> None:
+        """Credentials seen under their own names (a webKey) are looked for by value from now on."""
+        with self._lock:
+            for v in values:
+                self._learned[v] = None
+                self._learned.move_to_end(v, last=False)
+            while len(self._learned) > MAX_LEARNED:
+                self._learned.popitem()
+
+    def _exchange(
+        self,
+        conn_id: int,
+        proto_id: int,
+        fmt: int,
+        request: bytes,
+        reply: bytes,
+        reply_fmt: int | None,
+        server_ver: int | None,
+        sec: Secrets,
+        now: float,
+    ) -> str:
+        reply_fmt = fmt if reply_fmt is None else reply_fmt
         if proto_id == 3301:
-            return self.statistics(fmt, reply)
-        raw = hashlib.sha1(b"%d:%d:" % (proto_id, fmt) + request + b"\0" + reply).digest()
+            return self.statistics(reply_fmt, reply)
+        raw = hashlib.sha1(b"%d:%d:%d:" % (proto_id, fmt, reply_fmt) + request + b"\0" + reply).digest()
         with self._lock:
             opened = self._open.get(conn_id)
             if opened is not None and opened.raw == raw:
@@ -199,9 +238,12 @@ class Recorder:
                 return f"recorded as stub {opened.stub.id} (again)"
         try:
             req = body_of(proto_id, "request", fmt, request)
-            rep = body_of(proto_id, "reply", fmt, reply)
+            rep = body_of(proto_id, "reply", reply_fmt, reply)
         except BodyError as exc:
-            return self._skip(f"{name_of(proto_id)}: not recorded, the body does not decode ({exc})")
+            return self._skip(f"{name_of(proto_id)}: not recorded, the body does not decode ({exc})", sec)
+        if reply_fmt != fmt and (req.raw is not None or rep.raw is not None):
+            why = f"{name_of(proto_id)}: not recorded, a {FMT_NAME.get(reply_fmt, reply_fmt)} reply to a request in"
+            return self._skip(f"{why} {FMT_NAME.get(fmt, fmt)}, and its shape is unknown")
         ignore: list[str] = list(self.ignore)
         redacted: list[str] = []
         unsafe = self._unknown_shape(proto_id)
@@ -213,7 +255,13 @@ class Recorder:
                 why = f"{name_of(proto_id)} ({proto_id}): not recorded, its bytes hold an id or key ({how})"
                 return self._skip(why)
         else:
-            a, b = scrub(req.doc, self.redact, sec), scrub(rep.doc, self.redact, sec)
+            b = scrub(rep.doc, self.redact, sec)  # the reply first: a credential it names (a webKey)
+            if b.learned:  # is looked for in the request too, and in everything recorded after it
+                self._learn(b.learned)
+                sec = Secrets.of([*sec.texts, *sec.numbers, *b.learned])
+            a = scrub(req.doc, self.redact, sec)
+            if a.learned:
+                self._learn(a.learned)
             ignore += a.ignore
             redacted = [*(f"request {p}" for p in a.redacted), *(f"reply {p}" for p in b.redacted)]
             req, rep = Body(doc=a.doc), Body(doc=b.doc)
@@ -285,6 +333,14 @@ class Recorder:
         secrets: Iterable[str | int],
         now: float,
     ) -> str:
+        """Record a push (see ``_push``).  Never raises; a failure is said in one line."""
+        sec = self._secrets(secrets)
+        try:
+            return self._push(conn_id, proto_id, serial, fmt, body, sec, now)
+        except Exception as exc:  # reported, never raised: the client has its push already
+            return self._skip(f"{name_of(proto_id)}: push not recorded ({type(exc).__name__}: {exc})", sec)
+
+    def _push(self, conn_id: int, proto_id: int, serial: int, fmt: int, body: bytes, sec: Secrets, now: float) -> str:
         """Attach a push to the subscription it concerns (by security, where its
         shape is known); a push naming securities no open subscription names is
         not recorded once the connection has subscribed (it belongs to something
@@ -307,14 +363,15 @@ class Recorder:
             try:
                 rep = body_of(proto_id, "reply", fmt, body)
             except BodyError as exc:
-                return f"not recorded: the push does not decode ({exc})"
-            sec = Secrets.of(secrets)
+                return sec.hide_in_text(f"not recorded: the push does not decode ({exc})")
             if rep.raw is not None:
                 how = sec.in_bytes(body)
                 if how:
                     return f"not recorded: its bytes hold an id or key ({how})"
             else:
-                rep = Body(doc=scrub(rep.doc, self.redact, sec).doc)
+                scrubbed = scrub(rep.doc, self.redact, sec)
+                self._learn(scrubbed.learned)
+                rep = Body(doc=scrubbed.doc)
             opened = candidates[0]
             if subs:
                 concerns = securities(rep.doc) if rep.doc is not None else frozenset()
@@ -448,9 +505,12 @@ class Recorder:
         _atomic_write(path, text)
         self._written += len(text)
 
-    def _skip(self, why: str) -> str:
+    def _skip(self, why: str, sec: Secrets | None = None) -> str:
         """Say why something was not recorded: in the summary, and in the log at most
-        once a second (with how many more there were), so a flood cannot flood the log."""
+        once a second (with how many more there were), so a flood cannot flood the log.
+        ``sec``: ids and keys the text may quote (a decoder's error message), hidden."""
+        if sec is not None:
+            why = sec.hide_in_text(why)
         if len(self.stats.skipped) < 1000:
             self.stats.skipped.append(why)
         now = time.monotonic()
@@ -499,10 +559,9 @@ class Recorder:
                 work, size, done = self._work.popleft()
             started = time.monotonic()
             try:
-                said = work()
+                said = work()  # exchange and push never raise; anything else is said in one line
             except Exception as exc:  # reported, never raised: the client has its reply already
-                log.exception("recording failed")
-                said = f"not recorded: {type(exc).__name__}: {exc}"
+                said = self._skip(f"not recorded: {type(exc).__name__}")
             finally:
                 with self._work_cond:
                     self._queued_bytes -= size

@@ -32,7 +32,7 @@ import base64
 import functools
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +211,7 @@ class Scrubbed:
     doc: Any
     redacted: list[str] = field(default_factory=list)  # paths of what was changed, in order
     ignore: list[str] = field(default_factory=list)  # rules a stub's matching must leave out
+    learned: tuple[Any, ...] = ()  # values of credential-like fields: secrets of the session from now on
 
 
 def placeholder(value: Any) -> Any:
@@ -236,6 +237,10 @@ def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
     names = {r for r in rules if "." not in r}
     paths = [r.split(".") for r in rules if "." in r]
     out = Scrubbed(None)
+    learned = [v for _, v in _credential_values(doc, names, paths, []) if len(str(v)) >= MIN_CHARS]
+    if learned:  # a key seen under its own name is looked for everywhere else too
+        secrets = Secrets.of([*secrets.texts, *secrets.numbers, *learned])
+        out.learned = tuple(dict.fromkeys(learned))
 
     def hit(path: list[str], rule: str) -> None:
         out.redacted.append(".".join(path))
@@ -245,14 +250,14 @@ def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
         if isinstance(node, dict):
             new: dict[str, Any] = {}
             for key, value in node.items():
-                here = [*path, key]
                 name = key
-                if isinstance(key, str) and (secrets.in_text(key)):
-                    name = secrets.hide_in_text(key)
+                if isinstance(key, str) and secrets.in_text(key):  # the key itself holds an id: only
+                    name = secrets.hide_in_text(key)  # its hidden form goes anywhere from here on
                     hit([*path, name], name)
-                if key in names or credential_like(key) or any(_matches(p, here) for p in paths):
+                here = [*path, name]
+                if _named(key, [*path, key], names, paths):
                     new[name] = placeholder(value)
-                    hit(here if name == key else [*path, name], key)
+                    hit(here, name)
                     continue
                 new[name] = walk(value, here)
             return new
@@ -278,15 +283,53 @@ def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
         return node
 
     out.doc = walk(doc, [])
-    out.ignore = list(dict.fromkeys(out.ignore))
+    out.ignore = [r for r in dict.fromkeys(out.ignore) if len(r) <= 200 and RULE_NAME.fullmatch(r)]
     return out
 
 
+RULE_NAME = re.compile(r"[A-Za-z_*][A-Za-z0-9_*-]*")  # a field name a stub's ignore rule can hold (stubs.RULE_RE)
+
+
+def _named(key: Any, path: list[str], names: set[str], paths: list[list[str]]) -> bool:
+    """Is this field redacted by its name (a rule, or credential-like)?"""
+    return key in names or (isinstance(key, str) and credential_like(key)) or any(_matches(p, path) for p in paths)
+
+
+def _credential_values(node: Any, names: set[str], paths: list[list[str]], path: list[str]) -> Iterator[Any]:
+    """(name, value) of every text or number under a field redacted by name."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = [*path, str(key)]
+            if _named(key, here, names, paths):
+                yield from _leaves(key, value)
+            else:
+                yield from _credential_values(value, names, paths, here)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _credential_values(value, names, paths, path)
+
+
+def _leaves(key: Any, node: Any) -> Iterator[tuple[Any, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(k, v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _leaves(key, v)
+    elif isinstance(node, str) or (isinstance(node, int) and not isinstance(node, bool)):
+        yield key, node
+
+
 def _maybe_base64(text: str) -> bytes | None:
+    """The bytes of standard or URL-safe base64 (never a mix of the two alphabets)."""
     if len(text) > 1 << 20 or not _B64.fullmatch(text):
         return None
+    urlsafe = "-" in text or "_" in text
+    if urlsafe and ("+" in text or "/" in text):
+        return None
+    padded = text + "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=False)
+        return base64.b64decode(padded, altchars=b"-_" if urlsafe else None, validate=True)
     except ValueError:
         return None
 

@@ -29,6 +29,14 @@ from .proto_ids import label
 from .upstream import Broken, Push, Ready, Reply, UpstreamLink
 
 log = logging.getLogger("mock_opend.upstream")
+MAX_SECRETS = 64  # ids and keys a client's link remembers over its reconnects, newest first
+
+
+def remembered(kept: tuple[str | int, ...], new: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The ids and keys a link keeps over its reconnects: the newest first, at most
+    MAX_SECRETS, so that the account's loginUserID (in every link's InitConnect) is
+    never the one cut off, however many connIDs and AES keys came and went."""
+    return tuple(dict.fromkeys((*new, *kept)))[:MAX_SECRETS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +203,9 @@ class Link:
                 done(self._unreachable(proto_id, reason))
             return
         self.server_ver = ready.server_ver
-        self.secrets = tuple(dict.fromkeys((*self.secrets, *ready.secrets)))[-32:]
+        self.secrets = remembered(self.secrets, ready.secrets)
         self._start_keep_alive(proto, ready.keep_alive_interval)
-        log.info("upstream link ready", extra={"upstream": s.address, "upstream_conn": ready.conn_id})
+        log.info("upstream link ready", extra={"upstream": s.address, "server_ver": ready.server_ver})  # no ids
         for proto_id, fmt, body, done in waiting:
             self.request(proto_id, fmt, body, done)
 

@@ -36,6 +36,7 @@ from .body import BodyError, decode_body, encode_body, nests_deeper, strict_json
 from .frame import FMT_JSON, FMT_PROTOBUF
 from .proto_ids import PUSH_IDS, SESSION_PROTOS, label, message_types, name_of
 from .redact import placeholder
+from .user_files import read_text
 
 MAX_STUBS = 10000  # stubs one server holds (files, recordings and admin calls together)
 MAX_PUSHES = 50  # pushes kept after one request
@@ -607,10 +608,10 @@ class StubStore:
         files = sorted((sub if sub.is_dir() else base).glob("*.json"))
         for path in files:
             try:
-                if path.stat().st_size > MAX_STUB_FILE:
-                    raise StubError(f"{path}: larger than {MAX_STUB_FILE >> 20} MiB")
-                doc = strict_json(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+                doc = strict_json(read_text(path, MAX_STUB_FILE))
+            except OSError as exc:
+                raise StubError(f"{path}: cannot read stub: {exc.strerror or exc}") from None
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise StubError(f"{path}: cannot read stub: {exc}") from None
             self.add(stub_from_json(doc, str(path), self.ignore, source=str(path)))
         return len(files)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mock_opend import push_budget, recorder, stubs, upstream
+from mock_opend import config, connection, crypto, fixtures, push_budget, recorder, relay, stubs, upstream
 from mock_opend.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +58,20 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
             "the answer remembered for the same bytes"
         ),
     }
+    expected["an upstream's `retMsg` in the journal"] = (
+        f"{connection.MAX_JOURNAL_TEXT} characters; the session's ids and keys hidden"
+    )
+    expected["ids and keys a link remembers over its reconnects"] = (
+        f"{relay.MAX_SECRETS}, newest first (the account's loginUserID is in every InitConnect, so never cut off)"
+    )
+    expected["credentials a recording has seen by name (a `webKey`), looked for by value after"] = (
+        f"{recorder.MAX_LEARNED}, newest first"
+    )
+    expected["a file named at start (stubs, fixtures, config, RSA key)"] = (
+        "a regular file (no FIFO, device or socket, even through a symlink); "
+        f"stubs {_size(stubs.MAX_STUB_FILE)}, fixtures {_size(fixtures.MAX_FIXTURE_FILE)}, "
+        f"config {_size(config.MAX_CONFIG_FILE)}, key {_size(crypto.MAX_KEY_FILE)}"
+    )
     for resource, bound in expected.items():
         assert rows[resource] == bound, (resource, rows[resource], bound)
     starts = {

@@ -256,12 +256,16 @@ def test_upstream_that_is_not_an_opend(server_process) -> None:
     lst = socket.create_server(("127.0.0.1", 0))
     port = lst.getsockname()[1]
 
-    def serve() -> None:
-        conn, _ = lst.accept()
-        with conn:
-            conn.recv(1024)
-            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(64))
-            time.sleep(1)
+    def serve() -> None:  # every connection (the proxy's start-up check is one)
+        while True:
+            try:
+                conn, _ = lst.accept()
+            except OSError:
+                return
+            with conn:
+                if conn.recv(1024):
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(64))
+                    time.sleep(1)
 
     threading.Thread(target=serve, daemon=True).start()
     try:

@@ -257,7 +257,7 @@ def test_lower_case_and_plural_credential_names_are_redacted_and_data_names_are_
             k: "s3cr3t-value"
             for k in ("apikey", "authorization", "accesstoken", "sessionid", "webkeys", "passphrase", "privkey")
         }
-        | {"typeSign": 3, "session": 1, "price": "s3cr3t-value-is-not-this"},
+        | {"typeSign": 3, "session": 1, "price": "not-a-secret-value"},
     }
     rec = Recorder(tmp_path)
     said = rec.exchange(1, 3206, FMT_JSON, b'{"c2s": {}}', json.dumps(reply).encode(), server_ver=1, secrets=(), now=0)
@@ -266,7 +266,7 @@ def test_lower_case_and_plural_credential_names_are_redacted_and_data_names_are_
     assert {k for k, v in s2c.items() if v == "REDACTED"} == {
         "apikey", "authorization", "accesstoken", "sessionid", "webkeys", "passphrase", "privkey"
     }  # fmt: skip
-    assert s2c["typeSign"] == 3 and s2c["session"] == 1 and s2c["price"] == "s3cr3t-value-is-not-this"
+    assert s2c["typeSign"] == 3 and s2c["session"] == 1 and s2c["price"] == "not-a-secret-value"
 
 
 def test_a_paging_cursor_that_carries_the_session_id_is_redacted(tmp_path: Path) -> None:
