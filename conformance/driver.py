@@ -77,6 +77,12 @@ class Driver:
     the kit opened no WebSocket port) come from the environment the kit sets.
     """
 
+    def __init__(self) -> None:
+        self.host = os.environ.get("OPEND_HOST", "127.0.0.1")
+        self.port = int(os.environ.get("OPEND_PORT", "11111"))
+        ws = os.environ.get("OPEND_WS_PORT", "")
+        self.ws_port = int(ws) if ws.isdigit() else None
+
     # -- what a driver implements ------------------------------------------------
     def connect(self) -> None:
         """Open the client's session (called once, before the first request)."""

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,7 +20,17 @@ from typing import Any
 
 from . import __version__
 from .arguments import OneLineParser, unrecognized
-from .config import AES_MODES, EVENT_LOOPS, LANGS, LOG_LEVELS, PROFILES, SPAN_POLICIES, ConfigError, build_config
+from .config import (
+    AES_MODES,
+    EVENT_LOOPS,
+    LANGS,
+    LOG_LEVELS,
+    PROFILES,
+    SPAN_POLICIES,
+    ConfigError,
+    build_config,
+    is_loopback,
+)
 from .crypto import CryptoError
 from .errors import catalogue_markdown
 from .export import FORMATS
@@ -204,8 +215,20 @@ async def _serve(settings: dict[str, Any], config_file: str | None) -> int:
     except OSError as exc:  # the message names the port: TCP, WebSocket or admin
         print(f"mock-opend: error: cannot listen on {cfg.host}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    if is_loopback(cfg.host) and container_main_process():
+        logging.getLogger("mock_opend").warning(
+            f"listening on {cfg.host} as a container's main process: a published port (-p) cannot reach it; "
+            "use --host 0.0.0.0 (unless the container shares the host's network)",
+            extra={"host": cfg.host},
+        )
     await serve_until_signalled(server)
     return 0
+
+
+def container_main_process() -> bool:
+    """PID 1 where Docker or podman left their marker file: the server is what a
+    container runs, and its ports are reached through published ports."""
+    return os.getpid() == 1 and (os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"))
 
 
 def _warm_up(gateway: Any) -> None:

@@ -341,11 +341,6 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def in_container() -> bool:
-    """Docker and podman leave these files in every container they start."""
-    return os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv")
-
-
 class MockOpenD:
     """A mock OpenD gateway bound to ``config.host``/``config.port``."""
 
@@ -473,12 +468,6 @@ class MockOpenD:
         if not is_loopback(cfg.host):  # said once every port is bound, never before a failed bind
             log.warning(
                 "listening on a non-loopback address: anyone who can reach it can use this mock",
-                extra={"host": cfg.host},
-            )
-        elif in_container():
-            log.warning(
-                f"listening on {cfg.host} inside a container: a published port (-p) cannot reach it; "
-                "use --host 0.0.0.0 (unless the container shares the host's network)",
                 extra={"host": cfg.host},
             )
         self._sweeper = asyncio.create_task(self._sweep())

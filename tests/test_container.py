@@ -205,7 +205,7 @@ def _serves_the_api_pages_table_and_stops_on_sigterm(podman: Podman, tag: str) -
         assert code == 0, err[-2000:]
         assert took < 2.0, f"the container took {took:.2f} s to stop after SIGTERM"
         # a loopback bind inside a container is said to be unreachable through -p
-        assert "listening on 127.0.0.1 inside a container" in err, err[-2000:]
+        assert "listening on 127.0.0.1 as a container's main process" in err, err[-2000:]
     finally:
         if proc.poll() is None:
             podman("kill", name, check=False)
@@ -250,6 +250,6 @@ def _defaults_help_and_healthcheck(podman: Podman, tag: str) -> None:
         logs = podman("logs", name)
         ready = json.loads(logs.stdout.splitlines()[0])
         assert (ready["host"], ready["port"], ready["ws_port"]) == ("0.0.0.0", 11111, 11112)
-        assert "non-loopback" in logs.stderr and "inside a container" not in logs.stderr, logs.stderr[-2000:]
+        assert "non-loopback" in logs.stderr and "main process" not in logs.stderr, logs.stderr[-2000:]
     finally:
         podman("stop", "--time", "5", name, check=False)
