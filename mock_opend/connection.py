@@ -427,6 +427,14 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
         _record(gw.recorder, entry, work, len(request) + len(result.body))
 
 
+def show_magic(magic: bytes) -> str:
+    """The two bytes a frame began with, as a reader of any language would write
+    them: ``'XY'`` when printable ASCII, else ``0x4745``."""
+    if all(0x20 <= b < 0x7F for b in magic):
+        return "'" + magic.decode("ascii") + "'"
+    return "0x" + magic.hex()
+
+
 MAX_JOURNAL_TEXT = 1024  # characters of an upstream's retMsg kept in the journal
 
 
@@ -726,7 +734,7 @@ class Connection:
         gw = self.gateway
         h = event.header
         if event.kind == "bad_magic":
-            err, text = E.BAD_MAGIC, E.BAD_MAGIC.render(gw.lang, magic=repr(h.magic))
+            err, text = E.BAD_MAGIC, E.BAD_MAGIC.render(gw.lang, magic=show_magic(h.magic))
         else:
             err = E.BODY_TOO_LARGE
             text = err.render(gw.lang, body_len=h.body_len, limit=gw.config.max_body_len)

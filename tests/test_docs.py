@@ -166,3 +166,49 @@ def test_benchmark_tables_are_those_of_the_committed_run() -> None:
         assert shown.group(0) == "<!-- bench:begin -->\n" + block + "<!-- bench:end -->", page.name
     targets = json.loads(render.JSON_FILE.read_text())["targets"]
     assert len(targets) == 7 and all({"target", "measured", "echo", "met"} <= set(t) for t in targets)
+
+
+def test_the_raw_client_section_is_what_the_server_says(tmp_path: Path) -> None:
+    """docs/clients.md's JSON exchange, sent as written over a raw socket: the
+    replies have the fields, and the first row, the page shows."""
+    import hashlib
+    import json
+    import socket
+    import struct
+
+    from mock_opend.server import MockOpenD
+
+    page = (DOCS / "clients.md").read_text(encoding="utf-8")
+    block = re.search(r"```text\n(→ 1001.*?)```", page, re.S)
+    assert block, "the exchange block in clients.md"
+    sent = [json.loads(m) for m in re.findall(r"^→ \d+ (.*)$", block.group(1), re.M)]
+    header = struct.Struct("<2sIBBII20s8s")
+    fixture = str(ROOT / "fixtures" / "doc_example_us_security_volume.csv")
+    with MockOpenD(port=0, ws_port="off", now="2026-06-15", fixtures=[fixture]) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        replies = []
+        for serial, (proto, doc) in enumerate(zip((1001, 3301), sent, strict=True), start=1):
+            body = json.dumps(doc).encode()
+            sock.sendall(
+                header.pack(b"FT", proto, 1, 0, serial, len(body), hashlib.sha1(body).digest(), bytes(8)) + body
+            )
+            head = sock.recv(44, socket.MSG_WAITALL)
+            magic, proto_id, fmt, _, got_serial, length, sha1, _ = header.unpack(head)
+            data = sock.recv(length, socket.MSG_WAITALL)
+            assert (magic, proto_id, fmt, got_serial) == (b"FT", proto, 1, serial)
+            assert hashlib.sha1(data).digest() == sha1
+            replies.append(json.loads(data))
+        sock.close()
+    init, stats = replies
+    assert init["retType"] == 0
+    assert set(init["s2c"]) == {
+        "serverVer",
+        "loginUserID",
+        "connID",
+        "connAESKey",
+        "keepAliveInterval",
+        "userAttribution",
+    }
+    assert isinstance(init["s2c"]["connID"], str)  # int64 as a JSON string, as the page says
+    shown = re.search(r'\{"time": "2026-06-12".*?\}', block.group(1), re.S)
+    assert shown and stats["s2c"]["statisticList"][0] == json.loads(" ".join(shown.group(0).split()))

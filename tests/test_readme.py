@@ -30,3 +30,19 @@ def test_doc_example_config_loads() -> None:
 
     cfg = build_config(ROOT / "fixtures" / "doc_example.toml")
     assert cfg.now == "2026-06-15" and cfg.fixtures[0].endswith("doc_example_us_security_volume.csv")
+
+
+def test_a_missing_shared_folder_is_one_line(monkeypatch) -> None:
+    """Without ../shared: skipped on a developer's machine, failed in CI, one line either way."""
+    import pytest
+    import seed_example
+
+    monkeypatch.setattr(seed_example, "SEED_DIR", ROOT / "no-such-shared" / "seed")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        seed_example.seed_page()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        seed_example.seed_page()
+    for said in (str(skipped.value), str(failed.value)):
+        assert "\n" not in said and "needs ../shared" in said and "no-such-shared" in said, said
