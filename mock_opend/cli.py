@@ -240,22 +240,25 @@ def _warm_up(gateway: Any) -> None:
 
 async def serve_until_signalled(server: Any) -> None:
     """Print the ready line of a started server, warm its data up, serve until
-    SIGINT/SIGTERM, stop."""
-    from .health import remove_ready, write_ready
+    SIGINT/SIGTERM, stop.  The signal handlers are in place before the ready
+    line: a supervisor may stop the server the moment it reads it."""
+    from .health import ready_file, remove_ready, write_ready
 
-    print(json.dumps(server.ready_info()), flush=True)
-    try:
-        write_ready(server.ready_info())
-    except OSError as exc:  # health checks fall back to 127.0.0.1:11111
-        logging.getLogger("mock_opend").warning(f"cannot write the ready file: {exc.strerror or exc}")
-    server.gateway.warm_up_state = "running"  # from now on, so that a health check never sees "not run"
-    threading.Thread(target=_warm_up, args=(server.gateway,), name="warm-up", daemon=True).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    info = server.ready_info()
+    try:
+        write_ready(info)  # first: a health check that sees the ready line finds the file
+    except (OSError, ValueError) as exc:  # health checks fall back to 127.0.0.1:11111
+        why = getattr(exc, "strerror", None) or exc
+        logging.getLogger("mock_opend").warning(f"cannot write the ready file {ready_file()}: {why}")
+    print(json.dumps(info), flush=True)
+    server.gateway.warm_up_state = "running"  # from now on, so that a health check never sees "not run"
+    threading.Thread(target=_warm_up, args=(server.gateway,), name="warm-up", daemon=True).start()
     await stop.wait()
-    remove_ready()
+    remove_ready(info)
     await server.stop()
 
 

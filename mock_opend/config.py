@@ -234,6 +234,10 @@ class Config:
             need(
                 isinstance(value, list) and all(isinstance(v, str) for v in value), f"{name} must be a list of strings"
             )
+        need(
+            "*" not in self.record_redact,
+            "record_redact: '*' alone would name every field; give a field name or a dotted path",
+        )
         for name in ("record_redact", "stub_ignore"):
             for rule in getattr(self, name):
                 try:

@@ -410,7 +410,8 @@ def settle_relayed(processor: Processor, outcome: Outcome, proto_id: int, reques
         fmt = FMT_PROTOBUF
     outcome.reply_fmt, outcome.encoded = fmt, body
     secrets = (*result.secrets, session.conn_id)
-    entry.ret_type, entry.ret_msg = ret_type, journal_text(ret_msg, secrets)
+    learned = gw.recorder.learned() if gw.recorder is not None and ret_msg else ()
+    entry.ret_type, entry.ret_msg = ret_type, journal_text(ret_msg, (*secrets, *learned))
     if gw.recorder is not None and entry.ret_type == 0:
         work = functools.partial(
             gw.recorder.exchange,

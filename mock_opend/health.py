@@ -16,9 +16,11 @@ sets it), so that a HEALTHCHECK baked into an image follows ``--port``, even
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from .upstream import Broken, Ready, UpstreamLink
 
 READY_FILE_ENV: Final = "MOCK_OPEND_READY_FILE"
 DEFAULT_ADDRESS: Final = ("127.0.0.1", 11111)
+MAX_DETAIL: Final = 200  # characters of what was seen, in the one line health prints
 _ANY: Final = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # a wildcard bind is reached on loopback
 
 
@@ -38,19 +41,31 @@ def ready_file() -> Path | None:
 
 
 def write_ready(info: dict[str, Any]) -> None:
-    """Write the ready line to the ready file, if one is named (whole or not at all)."""
+    """Write the ready line to the ready file, if one is named (whole or not at all;
+    the temporary file gets a random name, so nothing planted is written through)."""
     path = ready_file()
     if path is None:
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mock-opend-ready.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(info) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
-def remove_ready() -> None:
+def remove_ready(info: dict[str, Any]) -> None:
+    """Remove the ready file if it is still this server's (another server may have
+    written it since); never raises."""
     path = ready_file()
-    if path is not None:
-        path.unlink(missing_ok=True)
+    if path is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")) == info:
+            path.unlink()
 
 
 def address(host: str | None, port: int | None) -> tuple[str, int]:
@@ -83,6 +98,8 @@ def check(host: str, port: int, *, timeout: float = 3.0, rsa: RsaKey | None = No
     deadline = start + timeout
 
     def done(ok: bool, detail: str) -> Health:
+        if len(detail) > MAX_DETAIL:  # a peer's own words (an InitConnect refusal) can be long
+            detail = detail[:MAX_DETAIL] + f"… ({len(detail)} characters)"
         return Health(ok, detail, time.monotonic() - start)
 
     try:

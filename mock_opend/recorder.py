@@ -198,6 +198,19 @@ class Recorder:
         except Exception as exc:  # reported, never raised: the client has its reply already
             return self._skip(f"{name_of(proto_id)}: not recorded ({type(exc).__name__}: {exc})", sec)
 
+    def learned(self) -> tuple[Any, ...]:
+        """The credentials this recording has seen by name (newest first)."""
+        with self._lock:
+            return tuple(self._learned)
+
+    def said_unsaid(self) -> None:
+        """Log how many reasons were held back since the last such line (the
+        server is stopping: no later line will carry the count)."""
+        since = self._logged[1]
+        if since:
+            log.warning("record: %d more not recorded since the last such line", since)
+            self._logged = (time.monotonic(), 0)
+
     def _secrets(self, values: Iterable[str | int]) -> Secrets:
         """The link's ids and keys, and every credential this recording has seen."""
         with self._lock:

@@ -237,7 +237,7 @@ def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
     names = {r for r in rules if "." not in r}
     paths = [r.split(".") for r in rules if "." in r]
     out = Scrubbed(None)
-    learned = [v for _, v in _credential_values(doc, names, paths, []) if len(str(v)) >= MIN_CHARS]
+    learned = [v for v in _credential_values(doc, []) if looks_secret(v)]
     if learned:  # a key seen under its own name is looked for everywhere else too
         secrets = Secrets.of([*secrets.texts, *secrets.numbers, *learned])
         out.learned = tuple(dict.fromkeys(learned))
@@ -295,18 +295,35 @@ def _named(key: Any, path: list[str], names: set[str], paths: list[list[str]]) -
     return key in names or (isinstance(key, str) and credential_like(key)) or any(_matches(p, path) for p in paths)
 
 
-def _credential_values(node: Any, names: set[str], paths: list[list[str]], path: list[str]) -> Iterator[Any]:
-    """(name, value) of every text or number under a field redacted by name."""
+def _credential_values(node: Any, path: list[str]) -> Iterator[Any]:
+    """Every text under a field whose name is credential-like (not under the id
+    names or the user's rules: a nickname or a listing date is data, not a key)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            here = [*path, str(key)]
-            if _named(key, here, names, paths):
-                yield from _leaves(key, value)
+            if isinstance(key, str) and credential_like(key):
+                yield from (v for _, v in _leaves(key, value))
             else:
-                yield from _credential_values(value, names, paths, here)
+                yield from _credential_values(value, [*path, str(key)])
     elif isinstance(node, list):
         for value in node:
-            yield from _credential_values(value, names, paths, path)
+            yield from _credential_values(value, path)
+
+
+LEARN_MIN, LEARN_MAX = 12, 256  # characters of a value learned from a credential field
+
+
+def looks_secret(value: Any) -> bool:
+    """A value worth looking for everywhere once seen under a credential's name: a
+    text of 12..256 characters, no spaces, with letters and digits (a webKey, a
+    token).  A short, spaced, all-digit or all-letter value (``000001``, ``SHA256``,
+    ``market``, ``Tencent Holdings``) would turn ordinary data into placeholders."""
+    return (
+        isinstance(value, str)
+        and LEARN_MIN <= len(value) <= LEARN_MAX
+        and not any(c.isspace() for c in value)
+        and any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+    )
 
 
 def _leaves(key: Any, node: Any) -> Iterator[tuple[Any, Any]]:

@@ -32,6 +32,20 @@ log = logging.getLogger("mock_opend.upstream")
 MAX_SECRETS = 64  # ids and keys a client's link remembers over its reconnects, newest first
 
 
+MAX_REASON = 200  # characters of an upstream's own words (an InitConnect refusal) kept in a reason
+
+
+def said(reason: str, secrets: tuple[str | int, ...]) -> str:
+    """A reason as the log, the journal and the client's error text carry it: the
+    link's ids and keys hidden, cut to MAX_REASON characters."""
+    from .redact import Secrets
+
+    text = Secrets.of(secrets).hide_in_text(reason[: 2 * MAX_REASON]) if secrets else reason[: 2 * MAX_REASON]
+    if len(reason) > MAX_REASON:
+        text = text[:MAX_REASON] + f"… ({len(reason)} characters)"
+    return text
+
+
 def remembered(kept: tuple[str | int, ...], new: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """The ids and keys a link keeps over its reconnects: the newest first, at most
     MAX_SECRETS, so that the account's loginUserID (in every link's InitConnect) is
@@ -110,6 +124,7 @@ class _LinkProtocol(asyncio.Protocol):
         self.link.decoder.reset()  # a half frame held (up to 16 MiB) goes now, not when a collector runs
 
     def _fail(self, reason: str) -> None:
+        reason = said(reason, self.owner.secrets if self.owner is not None else ())
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(reason))
             self.ready.exception()  # retrieved: nobody may be waiting any more

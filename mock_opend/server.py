@@ -583,6 +583,7 @@ class MockOpenD:
             if not await loop.run_in_executor(None, recorder.flush, STOP_RECORDING):
                 recorder.abandon()  # said in the log: how many were not written
                 await loop.run_in_executor(None, recorder.flush, 2.0)  # the one being written
+            recorder.said_unsaid()
         if self._attaching is not None:  # let the HTTP servers finish starting, so they stop cleanly
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._attaching), 5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mock_opend import config, connection, crypto, fixtures, push_budget, recorder, relay, stubs, upstream
+from mock_opend import config, connection, crypto, fixtures, push_budget, recorder, redact, relay, stubs, upstream
 from mock_opend.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,11 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
         f"{relay.MAX_SECRETS}, newest first (the account's loginUserID is in every InitConnect, so never cut off)"
     )
     expected["credentials a recording has seen by name (a `webKey`), looked for by value after"] = (
-        f"{recorder.MAX_LEARNED}, newest first"
+        f"{recorder.MAX_LEARNED}, newest first; only texts of {redact.LEARN_MIN}–{redact.LEARN_MAX} characters "
+        "with letters and digits and no space"
+    )
+    expected["an upstream's own words in a reason (an InitConnect refusal)"] = (
+        f"{relay.MAX_REASON} characters; the link's ids and keys hidden"
     )
     expected["a file named at start (stubs, fixtures, config, RSA key)"] = (
         "a regular file (no FIFO, device or socket, even through a symlink); "

@@ -228,3 +228,203 @@ def test_a_fifo_or_a_device_in_a_folder_is_one_line_at_start(tmp_path: Path, whe
     (line,) = done.stderr.splitlines()
     kind = "a FIFO" if what == "fifo" else "a character device"
     assert str(path) in line and f"not a regular file ({kind})" in line, line
+
+
+# -- from the fifth round -------------------------------------------------------------------------
+
+
+def _snapshot_exchange(rec: Recorder, conn: int, name: str = "Tencent Holdings") -> dict[str, Any]:
+    snap = {"retType": 0, "s2c": {"snapshotList": [{"basic": {"security": {"market": 1, "code": "00700"},
+                                                              "name": name, "volume": "1"}}]}}  # fmt: skip
+    request = {"c2s": {"securityList": [{"market": 1, "code": "00700"}]}}
+    said = rec.exchange(
+        conn,
+        3203,
+        FMT_JSON,
+        json.dumps(request).encode(),
+        json.dumps(snap).encode(),
+        server_ver=1,
+        secrets=(),
+        now=conn,
+    )
+    assert said.startswith("recorded as stub"), said
+    (path,) = [p for p in (rec.dir / "stubs").glob("3203-*.json")]
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"nickName": "000001"},  # an id name, not a credential's: never learned
+        {"token": "000001"},  # digits only: a 1 everywhere would go
+        {"signType": "SHA256"},  # a data word under a credential-like name
+        {"token": "market"},  # a field name
+        {"token": "Tencent"},  # a word of ordinary data
+        {"apiKey": "Tencent Holdings"},  # spaced
+        {"token": "x1" * 600_000},  # 1.2 MB: never kept, never compiled into a pattern
+    ],
+    ids=lambda d: f"{next(iter(d))}={next(iter(d.values()))[:12]}",
+)
+def test_a_value_under_a_credential_name_never_changes_ordinary_data(tmp_path: Path, poison: dict[str, str]) -> None:
+    """Only credential-shaped values (12..256 characters, letters and digits, no
+    space) are learned; the snapshot recorded after the poison is untouched."""
+    rec = Recorder(tmp_path)
+    body = json.dumps({"c2s": poison}).encode()
+    rec.exchange(1, 3104, FMT_JSON, body, b'{"retType": 0}', server_ver=1, secrets=(), now=0)
+    assert rec.learned() == ()
+    doc = _snapshot_exchange(rec, 2)
+    assert doc["request"] == {"c2s": {"securityList": [{"market": 1, "code": "00700"}]}}
+    basic = doc["reply"]["s2c"]["snapshotList"][0]["basic"]
+    assert basic["security"] == {"market": 1, "code": "00700"} and basic["name"] == "Tencent Holdings"
+    assert "ignore" not in doc
+
+
+def test_a_learned_key_is_hidden_in_the_journal_too(fake_upstream, opend_server_factory, raw_client, tmp_path) -> None:  # noqa: F811
+    err = SNAP_RSP()
+    err.retType, err.retMsg = -1, f"web {WEB_KEY} refused"
+    up = fake_upstream(err.SerializeToString(), 0)
+    proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}", record=str(tmp_path))
+    proxy.gateway.recorder._learn([WEB_KEY])  # as a GetUserInfo reply through this proxy would have taught it
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    c.send(3203, request_bytes("00700"), serial=3)
+    c.recv_frame()
+    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
+    assert entry.ret_msg == "web REDACTED refused"
+
+
+def test_an_upstreams_refusal_is_cut_and_hides_the_links_ids() -> None:
+    from mock_opend.relay import MAX_REASON, said
+
+    reason = f"InitConnect refused (retType -1): account {USER_ID} conn {CONN_ID} key {AES_KEY} busy " + "p" * 2_000_000
+    out = said(reason, (USER_ID, CONN_ID, AES_KEY))
+    assert _leaks(out) == [] and "account REDACTED conn REDACTED key REDACTED busy" in out
+    assert len(out) < MAX_REASON + 40 and out.endswith(f"({len(reason)} characters)")
+
+
+def test_a_refusing_upstream_gives_a_short_reason_everywhere(
+    opend_server_factory, raw_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    import threading
+
+    from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame
+    from mock_opend.messages import InitConnectResponse
+
+    lst = socket.create_server(("127.0.0.1", 0))
+
+    def refuse() -> None:
+        while True:
+            try:
+                conn, _ = lst.accept()
+            except OSError:
+                return
+            with conn:
+                head = conn.recv(HEADER_LEN, socket.MSG_WAITALL)
+                if len(head) < HEADER_LEN:
+                    continue
+                h = FrameHeader.unpack(head)
+                conn.recv(h.body_len, socket.MSG_WAITALL)
+                rsp = InitConnectResponse()
+                rsp.retType, rsp.retMsg = -1, "busy " + "p" * 1_000_000
+                conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
+
+    threading.Thread(target=refuse, daemon=True).start()
+    try:
+        proxy = opend_server_factory(upstream=f"127.0.0.1:{lst.getsockname()[1]}")
+        with caplog.at_level(logging.INFO, logger="mock_opend"):
+            c = raw_client(proxy.host, proxy.port)
+            c.init_connect()
+            c.send(3203, request_bytes("00700"), serial=4)
+            _, body = c.recv_frame()
+        rsp = SNAP_RSP.FromString(body)
+        assert rsp.retType != 0 and "busy ppp" in rsp.retMsg and len(rsp.retMsg) < 1000, rsp.retMsg[:300]
+        assert all(len(json.dumps(r.__dict__, default=str)) < 5000 for r in caplog.records)
+    finally:
+        lst.close()
+
+
+def test_record_redact_star_alone_is_refused() -> None:
+    from mock_opend.config import ConfigError, build_config
+
+    with pytest.raises(ConfigError, match="'\\*' alone would name every field"):
+        build_config(None, upstream="127.0.0.1:9", record="x", record_redact=["*"]).validate()
+
+
+def test_health_prints_one_short_line_whatever_the_peer_says(opend_server_factory) -> None:
+    import socket
+    import threading
+
+    from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame
+    from mock_opend.health import MAX_DETAIL, check
+    from mock_opend.messages import InitConnectResponse
+
+    lst = socket.create_server(("127.0.0.1", 0))
+
+    def refuse() -> None:
+        conn, _ = lst.accept()
+        with conn:
+            h = FrameHeader.unpack(conn.recv(HEADER_LEN, socket.MSG_WAITALL))
+            conn.recv(h.body_len, socket.MSG_WAITALL)
+            rsp = InitConnectResponse()
+            rsp.retType, rsp.retMsg = -1, "x" * 100_000
+            conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
+
+    threading.Thread(target=refuse, daemon=True).start()
+    try:
+        result = check("127.0.0.1", lst.getsockname()[1], timeout=5)
+        assert result.ok and len(result.detail) < MAX_DETAIL + 40, len(result.detail)
+    finally:
+        lst.close()
+
+
+def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mock_opend", "serve", "--port", "0", "--ws-port", "off"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    import signal
+
+    assert proc.stdout is not None
+    proc.stdout.readline()  # ready
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("where", ["/", ".", "dir"])
+def test_a_ready_file_that_cannot_be_written_is_a_warning_not_a_crash(tmp_path: Path, where: str) -> None:
+    target = str(tmp_path) if where == "dir" else where
+    code, err = _stop(_serve({"MOCK_OPEND_READY_FILE": target}))
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    assert "cannot write the ready file" in err
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_server_stopping_leaves_another_servers_ready_file(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    a = _serve({"MOCK_OPEND_READY_FILE": str(ready)})
+    assert a.stdout is not None
+    a_line = json.loads(a.stdout.readline())
+    deadline = time.monotonic() + 10
+    while not (ready.exists() and json.loads(ready.read_text() or "{}") == a_line):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    b = _serve({"MOCK_OPEND_READY_FILE": str(ready)})
+    assert b.stdout is not None
+    b_line = json.loads(b.stdout.readline())
+    while json.loads(ready.read_text() or "{}") != b_line:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    a.send_signal(15)
+    a.communicate(timeout=15)
+    assert json.loads(ready.read_text()) == b_line  # B's, still there
+    b.send_signal(15)
+    b.communicate(timeout=15)
+    assert not ready.exists()
