@@ -36,6 +36,11 @@ def _add_client(p: argparse.ArgumentParser) -> None:
     g.add_argument("--client-cmd", metavar="CMD", help=f"any driver command (the protocol: {DRIVER_MD})")
     p.add_argument("--profile", choices=sorted(PROFILES), default="ci", help="ci (default, fast), dev, thorough")
     p.add_argument("--seed", type=int, help="reproduce a run (printed at the start)")
+    p.add_argument(
+        "--mock-config",
+        metavar="FILE",
+        help="TOML settings for the kit's mock (e.g. parity.toml from mock-opend parity: configured like your gateway)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +93,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyError as exc:
         print(f"opend-conformance: error: {exc.args[0]}", file=sys.stderr)
         return 2
-    suite = Suite(argv_, profile=args.profile, seed=args.seed, client_label=label, replay_client=replay_flags)
+    base: dict[str, Any] = {}
+    if args.mock_config:
+        from mock_opend.config import ConfigError, load_toml
+
+        try:
+            base = load_toml(args.mock_config)
+        except ConfigError as exc:
+            print(f"opend-conformance: error: {exc}", file=sys.stderr)
+            return 2
+        replay_flags += f" --mock-config {shlex.quote(args.mock_config)}"
+    suite = Suite(
+        argv_, profile=args.profile, seed=args.seed, client_label=label, replay_client=replay_flags, base_settings=base
+    )
     started = datetime.now(UTC).isoformat(timespec="seconds")
     header = (
         f"opend-conformance: client {label} · profile {suite.profile.name} · seed {suite.seed} · "

@@ -41,6 +41,15 @@ SERVERS: dict[str, dict[str, Any]] = {
 }
 
 
+# settings the kit's cases are timed and judged by: a --mock-config never changes them
+KIT_OWNS = frozenset(
+    {"now", "clock_tick", "rate_limit", "rate_limit_scope", "keep_alive_interval", "data_profile", "seed", "host",
+     "port", "ws_port", "admin_port", "admin_host", "admin_token", "upstream", "record", "stubs", "log_level"}
+)  # fmt: skip
+# the kit's own defaults that a gateway's measured settings replace
+TAKEN_FROM_BASE = frozenset({"lang", "page_size"})
+
+
 class Suite:
     def __init__(
         self,
@@ -50,12 +59,16 @@ class Suite:
         seed: int | None = None,
         client_label: str = "",
         replay_client: str = "",
+        base_settings: dict[str, Any] | None = None,
     ) -> None:
+        """``base_settings``: the mock configured like a user's gateway (``--mock-config``);
+        the kit keeps the settings its cases are timed and judged by (KIT_OWNS)."""
         self.client_argv = client_argv
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
         self.seed = seed if seed is not None else random.randrange(1, 2**31)
         self.client_label = client_label or (client_argv if isinstance(client_argv, str) else shlex.join(client_argv))
         self.replay_client = replay_client or f"--client-cmd {shlex.quote(self.client_label)}"
+        self.base_settings = {k: v for k, v in (base_settings or {}).items() if k not in KIT_OWNS}
         self._servers: dict[str, MockOpenD] = {}
         self._clients: dict[str, ClientProcess] = {}
         self._side: dict[str, list[MockOpenD]] = {}  # servers of cases that ran together, by configuration
@@ -72,7 +85,11 @@ class Suite:
         return self._servers[name]
 
     def _new_server(self, name: str) -> MockOpenD:
-        settings = {**SERVERS[name], "seed": self.seed % 1000 + 1}
+        own = SERVERS[name]
+        base = {k: v for k, v in self.base_settings.items() if k not in own or k in TAKEN_FROM_BASE}
+        settings = {**own, **base, "seed": self.seed % 1000 + 1}
+        if name == "edge":
+            settings["page_size"] = own["page_size"]  # single-row pages are what the edge server is for
         return MockOpenD(host="127.0.0.1", port=0, ws_port=0, **settings).start_background()
 
     def _start_client(self, srv: MockOpenD) -> ClientProcess:

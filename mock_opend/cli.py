@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,16 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _pace(text: str) -> str:
+    from .rate_limit import parse_rate
+
+    try:
+        parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _seconds(text: str) -> float:
@@ -184,6 +195,29 @@ def build_parser() -> argparse.ArgumentParser:
         "config", help="print every setting", description="Print every setting: flag, default, meaning."
     )
     conf.add_argument("--markdown", action="store_true", help="as a Markdown table (default JSON)")
+
+    par = sub.add_parser(
+        "parity",
+        help="measure where the mock and your gateway differ",
+        description="Run a fixed script of exchanges against a real OpenD and against a mock started with its"
+        " date; write parity.json, parity.md, parity.html and parity.toml (the mock settings that match)."
+        " Exit 0 when nothing diverges, 1 otherwise, 2 when the gateway cannot be reached.",
+    )
+    par.add_argument("--opend", required=True, metavar="HOST:PORT", help="the gateway's TCP API address")
+    par.add_argument("--rsa-key", metavar="PEM", help="the gateway's RSA key, when it runs encrypted")
+    par.add_argument("--mock-config", metavar="FILE", help="TOML settings for the mock side (default: its defaults)")
+    par.add_argument("--out", default="parity", metavar="DIR", help="where the reports go (default ./parity)")
+    par.add_argument(
+        "--include-rate-limit", action="store_true", help="also measure the rate limit (spends the account's window)"
+    )
+    par.add_argument("--record", metavar="DIR", help="also save the gateway's exchanges there, redacted as recordings")
+    par.add_argument("--timeout", type=_seconds, default=15.0, help="seconds to wait for each reply (15)")
+    par.add_argument(
+        "--pace",
+        type=_pace,
+        default="50/30s",
+        help="3301 requests sent per window, pages included (50/30s, under the gateway's 60; 'off' for a mock)",
+    )
 
     health = sub.add_parser(
         "health",
@@ -321,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         unrecognized(parser, args.command, extra)
     if args.command == "health":
         return _health_command(args)
+    if args.command == "parity":
+        return _parity_command(args)
     if args.command in ("data", "plot"):
         try:
             return _data_command(args)
@@ -365,6 +401,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _parity_command(args: argparse.Namespace) -> int:
+    from .config import parse_address
+    from .crypto import RsaKey
+    from .parity import ParityError, Session, Sides, exit_code, gateway_today, run
+    from .parity_report import tally, write
+    from .server import MockOpenD
+
+    def fail(msg: str) -> int:
+        print(f"mock-opend parity: error: {msg}", file=sys.stderr)
+        return 2
+
+    address = parse_address(args.opend)
+    if address is None:
+        return fail(f"--opend must be HOST:PORT, got {args.opend!r}")
+    try:
+        rsa = RsaKey.load(args.rsa_key) if args.rsa_key else None
+        gateway = Session(*address, rsa=rsa, timeout=args.timeout, pace=args.pace)
+    except (CryptoError, ParityError) as exc:
+        return fail(str(exc))
+    try:
+        today, instant = gateway_today(gateway)
+        settings = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "ws_port": "off",
+            "now": instant.isoformat(),
+            "log_level": "warning",
+        }
+        cfg = build_config(args.mock_config, **settings)
+        with MockOpenD(cfg) as server:
+            mock = Session(server.host, server.port, timeout=args.timeout, pace="off")
+
+            def progress(what: str) -> None:
+                print(f"parity: {what}", file=sys.stderr, flush=True)
+
+            behaviours = run(Sides(gateway, mock, today, args.include_rate_limit, progress))
+            mock.close()
+    except (ConfigError, FixtureError, ParityError) as exc:
+        return fail(str(exc))
+    finally:
+        gateway.close()
+    if args.record:
+        from .recorder import Recorder
+
+        recorder = Recorder(args.record)
+        for ex in gateway.exchanges:
+            recorder.exchange(
+                0, ex.proto_id, 0, ex.raw_request, ex.raw_reply, server_ver=gateway.ready.server_ver,
+                secrets=gateway.ready.secrets, now=time.time(),
+            )  # fmt: skip
+    meta = {
+        "gateway": args.opend,
+        "when": instant.isoformat(timespec="seconds"),
+        "gateway_date": today.isoformat(),
+        "mock_config": args.mock_config,
+    }
+    out = Path(args.out)
+    write(out, behaviours, meta)
+    print(f"parity: {tally(behaviours)}; the report is {out / 'parity.md'}", flush=True)
+    return exit_code(behaviours)
 
 
 def _health_command(args: argparse.Namespace) -> int:

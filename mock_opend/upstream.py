@@ -32,6 +32,7 @@ class Ready:
     keep_alive_interval: int
     server_ver: int
     secrets: tuple[str | int, ...] = ()  # ids and keys of this link: never recorded
+    fields: tuple[str, ...] = ()  # the InitConnect reply's s2c fields that are set (mock-opend parity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,8 @@ class UpstreamLink:
                     return self._break("the InitConnect reply carries an AES key or IV of the wrong length")
                 self.aes = AesSession(key, iv)
             secrets = (s2c.connID, s2c.loginUserID, s2c.connAESKey, s2c.aesCBCiv)
-            self.ready = Ready(s2c.connID, s2c.keepAliveInterval, s2c.serverVer, tuple(v for v in secrets if v))
+            fields = tuple(f.name for f, _ in s2c.ListFields())
+            self.ready = Ready(s2c.connID, s2c.keepAliveInterval, s2c.serverVer, tuple(v for v in secrets if v), fields)
             return self.ready
         try:
             plain = self._plain(frame)
