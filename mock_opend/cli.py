@@ -467,7 +467,7 @@ def _parity_command(args: argparse.Namespace) -> int:
 
 def _health_command(args: argparse.Namespace) -> int:
     from .crypto import RsaKey
-    from .health import address, check
+    from .health import check, located
 
     rsa = None
     if args.rsa_key:
@@ -476,8 +476,12 @@ def _health_command(args: argparse.Namespace) -> int:
         except CryptoError as exc:
             print(f"mock-opend health: error: {exc}", file=sys.stderr)
             return 2
-    result = check(*address(args.host, args.port), timeout=args.timeout, rsa=rsa)
-    print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+    where, note = located(args.host, args.port)
+    result = check(*where, timeout=args.timeout, rsa=rsa)
+    doc = result.as_json()
+    if note:  # checked the default address because the ready file could not say where
+        doc["ready_file"] = note
+    print(json.dumps(doc, ensure_ascii=False), flush=True)
     return 0 if result.ok else 1
 
 

@@ -28,9 +28,11 @@ from typing import Any, Final
 
 from .crypto import RsaKey
 from .upstream import Broken, Ready, UpstreamLink
+from .user_files import read_text
 
 READY_FILE_ENV: Final = "MOCK_OPEND_READY_FILE"
 DEFAULT_ADDRESS: Final = ("127.0.0.1", 11111)
+MAX_READY_FILE: Final = 64 << 10  # bytes of a ready file read (it holds one JSON line)
 MAX_DETAIL: Final = 200  # characters of what was seen, in the one line health prints
 _ANY: Final = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # a wildcard bind is reached on loopback
 
@@ -48,6 +50,7 @@ def write_ready(info: dict[str, Any]) -> None:
         return
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mock-opend-ready.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # a port number is no secret: a health check run as another user reads it
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(info) + "\n")
         os.replace(tmp, path)
@@ -64,22 +67,30 @@ def remove_ready(info: dict[str, Any]) -> None:
     if path is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        if json.loads(path.read_text(encoding="utf-8")) == info:
+        if json.loads(read_text(path, MAX_READY_FILE)) == info:  # a regular file: no FIFO hang at stop
             path.unlink()
 
 
 def address(host: str | None, port: int | None) -> tuple[str, int]:
     """Where to check: the flags, else the ready file, else 127.0.0.1:11111."""
+    return located(host, port)[0]
+
+
+def located(host: str | None, port: int | None) -> tuple[tuple[str, int], str]:
+    """(where to check, why there when the ready file could not say)."""
+    note = ""
     if host is None and port is None:
         path = ready_file()
         if path is not None:
             try:
-                info = json.loads(path.read_text(encoding="utf-8"))
-                return _ANY.get(info["host"], info["host"]), int(info["port"])
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # not started yet, or stopped: check the default address
+                info = json.loads(read_text(path, MAX_READY_FILE))
+                return (_ANY.get(info["host"], info["host"]), int(info["port"])), ""
+            except FileNotFoundError:
+                note = f"no ready file {path} (not started, or stopped)"
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                note = f"the ready file {path} cannot be read ({getattr(exc, 'strerror', None) or exc})"
     default_host, default_port = DEFAULT_ADDRESS
-    return (host or default_host), (default_port if port is None else port)
+    return ((host or default_host), (default_port if port is None else port)), note
 
 
 @dataclass(frozen=True, slots=True)

@@ -295,12 +295,24 @@ def _named(key: Any, path: list[str], names: set[str], paths: list[list[str]]) -
     return key in names or (isinstance(key, str) and credential_like(key)) or any(_matches(p, path) for p in paths)
 
 
+# names a value is learned under: a word of the name is one of these (``webKey``, ``access_token``,
+# ``apiSecret``), not merely a credential-like part (``signType``, ``author``, ``designation``)
+LEARN_WORDS = frozenset({"key", "token", "secret", "password", "passwd", "pwd", "passphrase", "cookie", "apikey"})
+
+
+def learns_from(name: str) -> bool:
+    if name in SAFE_NAMES:  # paging cursors (nextPageKey, nextReqKey) are data a replay needs
+        return False
+    return any(w in LEARN_WORDS for w in words(name)) or name.lower() in LEARN_WORDS
+
+
 def _credential_values(node: Any, path: list[str]) -> Iterator[Any]:
-    """Every text under a field whose name is credential-like (not under the id
-    names or the user's rules: a nickname or a listing date is data, not a key)."""
+    """Every text under a field named as a key, token, secret or password (not under
+    the id names, the user's rules, or names only like a credential: a nickname, a
+    listing date, a signType are data)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(key, str) and credential_like(key):
+            if isinstance(key, str) and learns_from(key):
                 yield from (v for _, v in _leaves(key, value))
             else:
                 yield from _credential_values(value, [*path, str(key)])
@@ -313,17 +325,16 @@ LEARN_MIN, LEARN_MAX = 12, 256  # characters of a value learned from a credentia
 
 
 def looks_secret(value: Any) -> bool:
-    """A value worth looking for everywhere once seen under a credential's name: a
-    text of 12..256 characters, no spaces, with letters and digits (a webKey, a
-    token).  A short, spaced, all-digit or all-letter value (``000001``, ``SHA256``,
-    ``market``, ``Tencent Holdings``) would turn ordinary data into placeholders."""
-    return (
-        isinstance(value, str)
-        and LEARN_MIN <= len(value) <= LEARN_MAX
-        and not any(c.isspace() for c in value)
-        and any(c.isdigit() for c in value)
-        and any(c.isalpha() for c in value)
-    )
+    """A value worth looking for everywhere once seen under a key's or token's name:
+    a text of 12..256 characters, no spaces, with letters and digits, or from 16
+    characters with both cases (a webKey, a token).  A short, spaced, all-digit
+    or one-case value (``000001``, ``SHA256``, ``market``, ``Tencent Holdings``)
+    would turn ordinary data into placeholders."""
+    if not isinstance(value, str) or not LEARN_MIN <= len(value) <= LEARN_MAX or any(c.isspace() for c in value):
+        return False
+    digits, lower, upper = (any(f(c) for c in value) for f in (str.isdigit, str.islower, str.isupper))
+    # letters and digits; or, at 16 characters and more, both cases (a random token without a digit)
+    return (digits and (lower or upper)) or (len(value) >= 16 and lower and upper)
 
 
 def _leaves(key: Any, node: Any) -> Iterator[tuple[Any, Any]]:

@@ -66,7 +66,7 @@ def test_every_bound_in_hardening_md_is_the_codes() -> None:
     )
     expected["credentials a recording has seen by name (a `webKey`), looked for by value after"] = (
         f"{recorder.MAX_LEARNED}, newest first; only texts of {redact.LEARN_MIN}–{redact.LEARN_MAX} characters "
-        "with letters and digits and no space"
+        "with letters and digits (or both cases from 16) and no space"
     )
     expected["an upstream's own words in a reason (an InitConnect refusal)"] = (
         f"{relay.MAX_REASON} characters; the link's ids and keys hidden"

@@ -428,3 +428,34 @@ def test_a_server_stopping_leaves_another_servers_ready_file(tmp_path: Path) -> 
     b.send_signal(15)
     b.communicate(timeout=15)
     assert not ready.exists()
+
+
+# -- from the sixth round -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["signType", "author", "designation", "isin"])
+def test_a_key_shaped_value_is_learned_only_under_a_keys_name(tmp_path: Path, name: str) -> None:
+    """An ISIN under signType (credential-like by its 'sign', but no key) used to be
+    learned and then hidden in every later snapshot, widening its matching."""
+    rec = Recorder(tmp_path)
+    body = json.dumps({"c2s": {name: "US0378331005"}}).encode()
+    rec.exchange(1, 3104, FMT_JSON, body, b'{"retType": 0}', server_ver=1, secrets=(), now=0)
+    assert rec.learned() == ()
+
+
+def test_the_ready_file_is_read_safely_and_readable_by_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mock_opend.health import READY_FILE_ENV, located, remove_ready, write_ready
+
+    ready = tmp_path / "ready.json"
+    monkeypatch.setenv(READY_FILE_ENV, str(ready))
+    info = {"event": "ready", "host": "127.0.0.1", "port": 40001}
+    write_ready(info)
+    assert ready.stat().st_mode & 0o777 == 0o644
+    ready.unlink()
+    os.mkfifo(ready)  # swapped for a FIFO: neither health nor the stop may wait for a writer
+    t0 = time.monotonic()
+    (where, note) = located(None, None)
+    remove_ready(info)
+    assert time.monotonic() - t0 < 2
+    assert where == ("127.0.0.1", 11111) and "cannot be read (not a regular file (a FIFO))" in note, note
+    assert ready.exists()  # not ours: left alone
