@@ -28,6 +28,7 @@ from typing import IO, Any
 CLOSE_TIMEOUT = 2.0  # the polite "close" request, when the driver still answers
 EXIT_WAIT = 1.0  # for the process to exit after replying to "close"
 TERM_GRACE = 1.5  # SIGTERM to the whole group, then SIGKILL
+EXIT_LINES = 1.0  # after the process exits, for its last stdout lines to arrive
 STOP_MARGIN = CLOSE_TIMEOUT + EXIT_WAIT + TERM_GRACE + 0.5  # 5 s
 
 MAX_LINE = 16 * 1024 * 1024  # a longer stdout line is dropped, not buffered
@@ -212,6 +213,7 @@ class ClientProcess:
         t0 = time.monotonic()
         deadline = t0 + timeout
         self._write((json.dumps(request) + "\n").encode(), deadline, op)
+        exited_at: float | None = None
         with self._cond:
             while True:
                 while self._replies:
@@ -224,7 +226,11 @@ class ClientProcess:
                         )
                         return reply
                     # a late reply to an earlier call, or a made-up id: ignored
-                if self._stdout_eof or self.proc.poll() is not None:
+                # a driver that answers and exits at once (close): its last line may still be in the
+                # pump when the exit is seen, so the exit counts once stdout has ended (or 1 s after)
+                if self.proc.poll() is not None and exited_at is None:
+                    exited_at = time.monotonic()
+                if self._stdout_eof or (exited_at is not None and time.monotonic() - exited_at > EXIT_LINES):
                     self.calls.append({"request": request, "reply": None, "seconds": round(time.monotonic() - t0, 4)})
                     raise self._died(op)
                 left = deadline - time.monotonic()

@@ -156,3 +156,26 @@ def test_a_slow_but_answering_driver_is_stopped_by_the_case_budget(tmp_path: Pat
         took = time.monotonic() - t0
     assert r.verdict is Verdict.FAILED and "budget of 1.5 s" in r.message, r.message
     assert took < 1.5 + STOP_MARGIN
+
+
+ANSWER_AND_EXIT = (  # the process exits, and its last line arrives 0.3 s later (from a child still writing)
+    "import json, os, sys, time\n"
+    "line = sys.stdin.readline()\n"
+    "if os.fork() == 0:\n"
+    "    time.sleep(0.3)\n"
+    "    os.write(1, (json.dumps({'id': json.loads(line)['id'], 'ret': 0}) + '\\n').encode())\n"
+    "    os._exit(0)\n"
+    "os._exit(0)\n"
+)
+
+
+def test_a_reply_that_arrives_just_after_the_exit_is_an_answer() -> None:
+    """A driver that answers close and exits: its reply may still be on the way when
+    the exit is seen (seen on a loaded CI machine as 'the client exited with code 0
+    during close').  The exit counts once stdout has ended, or 1 s after."""
+    client = ClientProcess([sys.executable, "-c", ANSWER_AND_EXIT], {})
+    client.start()
+    try:
+        assert client.call("close", timeout=10) == {"id": 1, "ret": 0}
+    finally:
+        client.stop()
