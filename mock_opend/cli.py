@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -410,13 +412,33 @@ def _parity_command(args: argparse.Namespace) -> int:
     from .parity_report import tally, write
     from .server import MockOpenD
 
+    out = Path(args.out)
+    created = not out.exists()
+
     def fail(msg: str) -> int:
         print(f"mock-opend parity: error: {msg}", file=sys.stderr)
+        if created:  # no report: leave no empty folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
         return 2
 
     address = parse_address(args.opend)
     if address is None:
         return fail(f"--opend must be HOST:PORT, got {args.opend!r}")
+    recorder = None
+    try:  # where the results go, checked before the gateway's quota is spent
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        if args.record:
+            from .recorder import Recorder, RecordError
+
+            try:
+                recorder = Recorder(args.record)
+            except RecordError as exc:
+                return fail(str(exc))
+    except OSError as exc:
+        return fail(f"--out {out}: cannot write there ({exc.strerror or exc})")
     try:
         rsa = RsaKey.load(args.rsa_key) if args.rsa_key else None
         gateway = Session(*address, rsa=rsa, timeout=args.timeout, pace=args.pace)
@@ -444,10 +466,7 @@ def _parity_command(args: argparse.Namespace) -> int:
         return fail(str(exc))
     finally:
         gateway.close()
-    if args.record:
-        from .recorder import Recorder
-
-        recorder = Recorder(args.record)
+    if recorder is not None:
         for ex in gateway.exchanges:
             recorder.exchange(
                 0, ex.proto_id, 0, ex.raw_request, ex.raw_reply, server_ver=gateway.ready.server_ver,
@@ -459,8 +478,10 @@ def _parity_command(args: argparse.Namespace) -> int:
         "gateway_date": today.isoformat(),
         "mock_config": args.mock_config,
     }
-    out = Path(args.out)
-    write(out, behaviours, meta)
+    try:
+        write(out, behaviours, meta)
+    except OSError as exc:
+        return fail(f"--out {out}: cannot write the report ({exc.strerror or exc})")
     print(f"parity: {tally(behaviours)}; the report is {out / 'parity.md'}", flush=True)
     return exit_code(behaviours)
 

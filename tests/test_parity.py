@@ -138,3 +138,13 @@ def test_the_kit_runs_against_a_mock_configured_like_the_gateway(tmp_path: Path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     verdicts = {c["id"]: c["verdict"] for c in json.loads((tmp_path / "r.json").read_text())["cases"]}
     assert verdicts == dict.fromkeys(("4.1", "4.2", "5.1", "5.5", "7.1"), "OK"), verdicts
+
+
+def test_an_unwritable_out_folder_is_one_line_before_anything_is_sent(server_process, tmp_path: Path) -> None:
+    gateway = server_process("--now", "2026-06-15")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = parity("--opend", f"127.0.0.1:{gateway.port}", "--out", str(blocker / "r"), cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"mock-opend parity: error: --out {blocker / 'r'}: cannot write there"), line
