@@ -3,7 +3,8 @@
 #   docker build -t mock-opend .
 #   docker run --rm -p 11111:11111 -p 11112:11112 mock-opend
 #
-# BASE is any image with python3 (3.11 or newer) and its venv module. The packages come
+# BASE is a Debian- or Ubuntu-based image with python3 (3.11 or newer) and its venv module
+# (the build runs groupadd and useradd: busybox images such as Alpine lack them). The packages come
 # from the package index, or, offline, from wheels made beforehand on the host:
 #
 #   pip wheel . -w wheels

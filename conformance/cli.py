@@ -97,11 +97,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mock_config:
         from mock_opend.config import ConfigError, load_toml
 
+        from .suite import FROM_MOCK_CONFIG, mock_config
+
         try:
-            base = load_toml(args.mock_config)
+            base, left_out = mock_config(load_toml(args.mock_config))
         except ConfigError as exc:
-            print(f"opend-conformance: error: {exc}", file=sys.stderr)
+            said = str(exc) if str(exc).startswith(f"{args.mock_config}:") else f"{args.mock_config}: {exc}"
+            print(f"opend-conformance: error: {said}", file=sys.stderr)
             return 2
+        if left_out:
+            print(
+                f"opend-conformance: {args.mock_config}: the kit takes only {', '.join(sorted(FROM_MOCK_CONFIG))};"
+                f" left out: {', '.join(left_out)}",
+                file=sys.stderr,
+            )
         replay_flags += f" --mock-config {shlex.quote(args.mock_config)}"
     suite = Suite(
         argv_, profile=args.profile, seed=args.seed, client_label=label, replay_client=replay_flags, base_settings=base

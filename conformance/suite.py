@@ -41,13 +41,26 @@ SERVERS: dict[str, dict[str, Any]] = {
 }
 
 
-# settings the kit's cases are timed and judged by: a --mock-config never changes them
-KIT_OWNS = frozenset(
-    {"now", "clock_tick", "rate_limit", "rate_limit_scope", "keep_alive_interval", "data_profile", "seed", "host",
-     "port", "ws_port", "admin_port", "admin_host", "admin_token", "upstream", "record", "stubs", "log_level"}
-)  # fmt: skip
+# what a --mock-config (parity.toml) may change in the kit's mock: how the gateway answers. Everything
+# else (clock, rate limit, KeepAlive interval, data profile, ports, proxying) the cases are timed and judged by.
+FROM_MOCK_CONFIG = frozenset({"span_policy", "page_size", "lang", "server_ver", "server_build_no"})
+PAGE_SIZES = (10, 200)  # the pagination and fault cases need a year to take several pages
 # the kit's own defaults that a gateway's measured settings replace
 TAKEN_FROM_BASE = frozenset({"lang", "page_size"})
+
+
+def mock_config(settings: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The settings of a --mock-config the kit takes, and the names it leaves out;
+    ConfigError (one line) when a value is bad or a page size is one the cases cannot use."""
+    from mock_opend.config import ConfigError, build_config
+
+    taken = {k: v for k, v in settings.items() if k in FROM_MOCK_CONFIG}
+    build_config(None, **taken)  # every value checked as the server would
+    size = taken.get("page_size")
+    if size is not None and not PAGE_SIZES[0] <= size <= PAGE_SIZES[1]:
+        lo, hi = PAGE_SIZES
+        raise ConfigError(f"page_size {size}: the kit's cases need {lo}..{hi} rows a page (a year in several pages)")
+    return taken, sorted(set(settings) - FROM_MOCK_CONFIG)
 
 
 class Suite:
@@ -62,13 +75,13 @@ class Suite:
         base_settings: dict[str, Any] | None = None,
     ) -> None:
         """``base_settings``: the mock configured like a user's gateway (``--mock-config``);
-        the kit keeps the settings its cases are timed and judged by (KIT_OWNS)."""
+        only FROM_MOCK_CONFIG is taken: the rest its cases are timed and judged by."""
         self.client_argv = client_argv
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
         self.seed = seed if seed is not None else random.randrange(1, 2**31)
         self.client_label = client_label or (client_argv if isinstance(client_argv, str) else shlex.join(client_argv))
         self.replay_client = replay_client or f"--client-cmd {shlex.quote(self.client_label)}"
-        self.base_settings = {k: v for k, v in (base_settings or {}).items() if k not in KIT_OWNS}
+        self.base_settings = {k: v for k, v in (base_settings or {}).items() if k in FROM_MOCK_CONFIG}
         self._servers: dict[str, MockOpenD] = {}
         self._clients: dict[str, ClientProcess] = {}
         self._side: dict[str, list[MockOpenD]] = {}  # servers of cases that ran together, by configuration

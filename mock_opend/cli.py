@@ -66,6 +66,13 @@ def _pace(text: str) -> str:
     return text
 
 
+def _tcp_port(text: str) -> int:
+    port = _int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (1..65535): {text!r}")
+    return port
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -229,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     health.add_argument("--host", help="address of the gateway (default 127.0.0.1)")
     health.add_argument(
-        "--port", type=_int, help="its TCP API port (default: from $MOCK_OPEND_READY_FILE when set, else 11111)"
+        "--port", type=_tcp_port, help="its TCP API port (default: from $MOCK_OPEND_READY_FILE when set, else 11111)"
     )
     health.add_argument("--timeout", type=_seconds, default=3.0, help="seconds to wait, all told (default 3)")
     health.add_argument("--rsa-key", metavar="PEM", help="the gateway's RSA key, when it runs encrypted")
@@ -446,28 +453,33 @@ def _parity_command(args: argparse.Namespace) -> int:
         return fail(str(exc))
     try:
         today, instant = gateway_today(gateway)
-        settings = {
+        # the mock side: the given settings, the gateway's clock and encryption; never a proxy or a recorder
+        settings: dict[str, Any] = {
             "host": "127.0.0.1",
             "port": 0,
             "ws_port": "off",
             "now": instant.isoformat(),
+            "clock_tick": True,
             "log_level": "warning",
         }
         cfg = build_config(args.mock_config, **settings)
+        cfg = cfg.replace(upstream=None, record=None, stubs=[], admin_port=None, rsa_key=args.rsa_key).validate()
         with MockOpenD(cfg) as server:
-            mock = Session(server.host, server.port, timeout=args.timeout, pace="off")
+            mock = Session(server.host, server.port, rsa=rsa, timeout=args.timeout, pace="off", label="the mock")
 
             def progress(what: str) -> None:
                 print(f"parity: {what}", file=sys.stderr, flush=True)
 
             behaviours = run(Sides(gateway, mock, today, args.include_rate_limit, progress))
             mock.close()
-    except (ConfigError, FixtureError, ParityError) as exc:
+    except (ConfigError, FixtureError, ParityError, CryptoError, StubError, RuntimeError) as exc:
         return fail(str(exc))
+    except OSError as exc:  # the mock cannot listen
+        return fail(f"the mock cannot start: {exc.strerror or exc}")
     finally:
         gateway.close()
-    if recorder is not None:
-        for ex in gateway.exchanges:
+    if recorder is not None:  # the gateway's 3301 rows, as a fixture the mock can serve
+        for ex in (e for e in gateway.exchanges if e.proto_id == 3301):
             recorder.exchange(
                 0, ex.proto_id, 0, ex.raw_request, ex.raw_reply, server_ver=gateway.ready.server_ver,
                 secrets=gateway.ready.secrets, now=time.time(),

@@ -84,7 +84,10 @@ def located(host: str | None, port: int | None) -> tuple[tuple[str, int], str]:
         if path is not None:
             try:
                 info = json.loads(read_text(path, MAX_READY_FILE))
-                return (_ANY.get(info["host"], info["host"]), int(info["port"])), ""
+                port = info["port"]
+                if not (isinstance(port, int) and 1 <= port <= 65535 and isinstance(info["host"], str)):
+                    raise ValueError(f"no host and TCP port in it: {str(info)[:80]}")
+                return (_ANY.get(info["host"], info["host"]), port), ""
             except FileNotFoundError:
                 note = f"no ready file {path} (not started, or stopped)"
             except (OSError, ValueError, KeyError, TypeError) as exc:

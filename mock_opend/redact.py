@@ -237,7 +237,7 @@ def scrub(doc: Any, rules: Sequence[str], secrets: Secrets) -> Scrubbed:
     names = {r for r in rules if "." not in r}
     paths = [r.split(".") for r in rules if "." in r]
     out = Scrubbed(None)
-    learned = [v for v in _credential_values(doc, []) if looks_secret(v)]
+    learned = [v for v in _credential_values(doc, [], frozenset(names)) if looks_secret(v)]  # not the id names
     if learned:  # a key seen under its own name is looked for everywhere else too
         secrets = Secrets.of([*secrets.texts, *secrets.numbers, *learned])
         out.learned = tuple(dict.fromkeys(learned))
@@ -297,28 +297,32 @@ def _named(key: Any, path: list[str], names: set[str], paths: list[list[str]]) -
 
 # names a value is learned under: a word of the name is one of these (``webKey``, ``access_token``,
 # ``apiSecret``), not merely a credential-like part (``signType``, ``author``, ``designation``)
-LEARN_WORDS = frozenset({"key", "token", "secret", "password", "passwd", "pwd", "passphrase", "cookie", "apikey"})
+LEARN_WORDS = frozenset({"key", "token", "secret", "password", "passwd", "pwd", "passphrase", "cookie"})
+_LEARN_ENDS = tuple(w + s for w in LEARN_WORDS for s in ("", "s"))
 
 
 def learns_from(name: str) -> bool:
+    """``webKey``, ``WEBKEY``, ``accesstoken``, ``api_secrets``: a word of the name, or
+    its end in lower case, is key, token, secret, password, pwd, passphrase or cookie."""
     if name in SAFE_NAMES:  # paging cursors (nextPageKey, nextReqKey) are data a replay needs
         return False
-    return any(w in LEARN_WORDS for w in words(name)) or name.lower() in LEARN_WORDS
+    lowered = name.lower()
+    return any(w.rstrip("s") in LEARN_WORDS or w in LEARN_WORDS for w in words(name)) or lowered.endswith(_LEARN_ENDS)
 
 
-def _credential_values(node: Any, path: list[str]) -> Iterator[Any]:
+def _credential_values(node: Any, path: list[str], skip: frozenset[str] = frozenset()) -> Iterator[Any]:
     """Every text under a field named as a key, token, secret or password (not under
     the id names, the user's rules, or names only like a credential: a nickname, a
     listing date, a signType are data)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(key, str) and learns_from(key):
+            if isinstance(key, str) and key not in skip and learns_from(key):
                 yield from (v for _, v in _leaves(key, value))
             else:
-                yield from _credential_values(value, [*path, str(key)])
+                yield from _credential_values(value, [*path, str(key)], skip)
     elif isinstance(node, list):
         for value in node:
-            yield from _credential_values(value, path)
+            yield from _credential_values(value, path, skip)
 
 
 LEARN_MIN, LEARN_MAX = 12, 256  # characters of a value learned from a credential field

@@ -40,7 +40,9 @@ def said(reason: str, secrets: tuple[str | int, ...]) -> str:
     link's ids and keys hidden, cut to MAX_REASON characters."""
     from .redact import Secrets
 
-    text = Secrets.of(secrets).hide_in_text(reason[: 2 * MAX_REASON]) if secrets else reason[: 2 * MAX_REASON]
+    margin = max((len(str(v)) for v in secrets), default=0)  # an id across the cut is hidden whole first
+    head = reason[: MAX_REASON + margin]
+    text = Secrets.of(secrets).hide_in_text(head) if secrets else head
     if len(reason) > MAX_REASON:
         text = text[:MAX_REASON] + f"… ({len(reason)} characters)"
     return text

@@ -485,7 +485,8 @@ class MockOpenD:
             if isinstance(exc, TimeoutError):
                 why = f"no answer within {UPSTREAM_PROBE_TIMEOUT:g} s"
             else:
-                why = os.strerror(exc.errno) if exc.errno else str(exc)
+                # a refused connection has an errno; a name that does not resolve, only its own text
+                why = exc.strerror or (os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc))
             log.warning(
                 f"the upstream {upstream.address} cannot be reached ({why}): requests that go to it get "
                 "UPSTREAM_UNREACHABLE until it can",

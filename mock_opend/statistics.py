@@ -13,7 +13,7 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import errors as E
@@ -43,6 +43,13 @@ def parse_time(field: str, text: str) -> date | None:
     except ValueError:
         raise ServerError(E.BAD_TIME, field=field, value=text) from None
     return day
+
+
+def year_before(end: date) -> date:
+    """The default begin for ``end``: a year earlier, and never a span the one-year
+    rule refuses (from Feb 29 a year back is Feb 28, whose year ends Feb 28: Mar 1)."""
+    begin = add_years(end, -1)
+    return begin if add_years(begin, 1) >= end else begin + timedelta(days=1)
 
 
 def add_years(day: date, years: int) -> date:
@@ -132,10 +139,10 @@ class StatisticService:
         cal = self.dataset.calendar(market)
         if req_begin is None and req_end is None:
             end = now.astimezone(cal.exchange.tz).date()
-            begin = add_years(end, -1)
+            begin = year_before(end)
         elif req_begin is None:
             assert req_end is not None
-            end, begin = req_end, add_years(req_end, -1)
+            end, begin = req_end, year_before(req_end)
         elif req_end is None:
             begin, end = req_begin, add_years(req_begin, 1)
         else:

@@ -2,8 +2,9 @@
 
 The tests that look at a page (the documentation site's fonts, the conformance
 report's screenshots) need a real browser: what matters is what it draws.
-Debian's chromium is started headless on a throw-away profile with a
-DevTools port of its own (``--remote-debugging-port=0``; the port is read from
+Debian's chromium is started headless on a throw-away profile, in a process
+group of its own, seeing only the DejaVu fonts (so that a machine's own CJK
+fonts change nothing), with a DevTools port of its own (``--remote-debugging-port=0``; the port is read from
 the profile's DevToolsActivePort file), and spoken to with aiohttp's WebSocket
 client, which the project has already: no Playwright, no driver binary.
 """
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -39,6 +43,9 @@ FLAGS = (
 )
 
 
+FONT_DIR = "/usr/share/fonts/truetype/dejavu"  # Debian's fonts-dejavu-core, which chromium brings
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -56,6 +63,8 @@ class Page:
         await self.ws.send_str(json.dumps({"id": mid, "method": method, "params": params, "sessionId": self.session}))
         deadline = time.monotonic() + timeout
         while True:
+            if time.monotonic() > deadline:  # events may keep coming: the deadline is for the answer
+                raise TimeoutError(f"{method}: no answer within {timeout:g} s")
             msg = await self.ws.receive(timeout=max(0.1, deadline - time.monotonic()))
             if msg.type != aiohttp.WSMsgType.TEXT:
                 raise RuntimeError(f"the browser closed its DevTools connection during {method}")
@@ -70,6 +79,8 @@ class Page:
     async def wait_event(self, method: str, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {method} within {timeout:g} s")
             for i, event in enumerate(self.events):
                 if event["method"] == method:
                     return self.events.pop(i)
@@ -124,10 +135,20 @@ async def browser_page(timeout: float = 30) -> AsyncIterator[Page]:
     if exe is None:
         raise RuntimeError("no chromium on PATH (apt-get install chromium)")
     profile = Path(tempfile.mkdtemp(prefix="mock-opend-chromium-"))
+    env = dict(os.environ)
+    if Path(FONT_DIR).is_dir():  # the same fonts on every machine: DejaVu only, no system CJK font
+        conf = profile / "fonts.conf"
+        conf.write_text(
+            '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+            f"<dir>{FONT_DIR}</dir><cachedir>{profile / 'fc-cache'}</cachedir></fontconfig>"
+        )
+        env["FONTCONFIG_FILE"] = str(conf)
     proc = subprocess.Popen(
         [exe, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,  # its renderers and zygote share the group: all of them are stopped
     )
     try:
         port_file = profile / "DevToolsActivePort"
@@ -157,10 +178,12 @@ async def browser_page(timeout: float = 30) -> AsyncIterator[Page]:
             attached = await call("Target.attachToTarget", targetId=target["targetId"], flatten=True)
             yield Page(ws, attached["sessionId"])
     finally:
-        proc.terminate()
-        try:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
         shutil.rmtree(profile, ignore_errors=True)

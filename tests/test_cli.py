@@ -233,3 +233,9 @@ def test_admin_port_in_the_ready_line_and_fast_shutdown(server_process) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{sp.ready['admin_port']}/__admin/clock", timeout=5) as rsp:
         assert json.loads(rsp.read())["now"] == "2026-06-15T00:00:00+00:00"
     assert sp.stop() < 1.0 and sp.proc.returncode == 0
+
+
+def test_an_upstream_name_that_does_not_resolve_is_said_in_words(server_process) -> None:
+    sp = server_process("--upstream", "nohost.invalid:1234")
+    record = json.loads(sp.wait_for_stderr("cannot be reached", timeout=15))
+    assert "Unknown error" not in record["event"] and "nohost.invalid:1234" in record["event"], record["event"]

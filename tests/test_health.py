@@ -132,3 +132,14 @@ def test_serve_writes_and_removes_the_ready_file(tmp_path: Path) -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_ports_outside_the_tcp_range_are_refused(tmp_path: Path) -> None:
+    done = health_cli("--port", "99999")
+    assert done.returncode == 2 and done.stderr.startswith("mock-opend health: error: argument --port: not a TCP port")
+    ready = tmp_path / "ready.json"
+    ready.write_text('{"event": "ready", "host": "127.0.0.1", "port": 1e30}')
+    done = health_cli(env={READY_FILE_ENV: str(ready)})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    doc = json.loads(done.stdout)
+    assert "cannot be read (no host and TCP port in it" in doc["ready_file"], doc

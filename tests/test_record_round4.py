@@ -459,3 +459,16 @@ def test_the_ready_file_is_read_safely_and_readable_by_others(tmp_path: Path, mo
     assert time.monotonic() - t0 < 2
     assert where == ("127.0.0.1", 11111) and "cannot be read (not a regular file (a FIFO))" in note, note
     assert ready.exists()  # not ours: left alone
+
+
+def test_an_id_across_the_cut_is_hidden_whole() -> None:
+    """Cut first and hidden after, an id straddling the cut left its first characters."""
+    from mock_opend.connection import MAX_JOURNAL_TEXT, journal_text
+    from mock_opend.relay import MAX_REASON, said
+
+    key = "Ab3dEf7hJk9mNp2q"
+    for cut, make in ((MAX_REASON, lambda t: said(t, (key,))), (MAX_JOURNAL_TEXT, lambda t: journal_text(t, (key,)))):
+        for offset in range(1, len(key)):
+            text = "y" * (cut - offset) + key + "z" * 50
+            out = make(text)
+            assert f"y{key[:offset]}" not in out, (cut, offset, out[-60:])  # no head of the key after the y's

@@ -67,3 +67,14 @@ def test_other_range_errors_come_before_the_span() -> None:
     with pytest.raises(ServerError) as exc:
         query(gateway(), 1, 0, "2027-01-01", "2020-01-01")
     assert exc.value.spec.name == "BEGIN_AFTER_END"
+
+
+@pytest.mark.parametrize("given", ["none", "end only"])
+def test_the_default_range_ending_on_feb_29_is_served(given: str) -> None:
+    """A year back from Feb 29 is Feb 28, whose year ends on Feb 28: the default
+    begin is Mar 1, so the server never refuses its own default range."""
+    gw = gateway(now="2028-02-29T23:00:00+00:00")
+    end = "" if given == "none" else "2028-02-29"
+    rows, _ = fetch_all(gw, OM.US_SECURITY, 0, "", end)
+    days = [r.time for r in rows]
+    assert days[-1] >= "2027-03-01" and days[0] <= "2028-02-29", (days[-1], days[0])
