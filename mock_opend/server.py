@@ -486,7 +486,7 @@ class MockOpenD:
                 why = f"no answer within {UPSTREAM_PROBE_TIMEOUT:g} s"
             else:
                 # a refused connection has an errno; a name that does not resolve, only its own text
-                why = exc.strerror or (os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc))
+                why = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else (exc.strerror or str(exc))
             log.warning(
                 f"the upstream {upstream.address} cannot be reached ({why}): requests that go to it get "
                 "UPSTREAM_UNREACHABLE until it can",
