@@ -11,15 +11,15 @@ shown) or ``skipped`` (with the reason).  Values (volumes, open interest) are
 compared by shape only — never by number.  From the differences it proposes
 the mock settings that match the gateway best (``parity.toml``).
 
-Each side is one blocking session (``Session``: the sans-I/O ``upstream`` link
-over a socket), paced under the gateway's 60-per-30-s limit on 3301 requests.
+Each side is one blocking session (``gateway_client.GatewaySession``, as
+``mock-opend record`` uses), paced under the gateway's 60-per-30-s limit on
+3301 requests by the same pacer.
 """
 
 from __future__ import annotations
 
 import base64
 import math
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,11 +31,11 @@ from zoneinfo import ZoneInfo
 from google.protobuf import json_format
 
 from .crypto import RsaKey
-from .frame import FMT_PROTOBUF
+from .gateway_client import GatewayError, GatewaySession, Pacer, keep_alive_period
+from .gateway_client import rate_limited as gateway_rate_limited
 from .proto_ids import message_types
 from .rate_limit import parse_rate
 from .redact import Secrets
-from .upstream import Broken, Ready, Reply, UpstreamLink
 
 MARKETS: Final = {"US_SECURITY": 1, "US_INDEX": 2, "HK_SECURITY": 3, "HK_INDEX": 4}
 TYPES: Final = {"VOLUME": 0, "OPEN_INTEREST": 1}
@@ -46,21 +46,16 @@ RATE_WINDOW: Final = 30.0  # seconds: the gateway's documented 3301 window
 VALIDATED, DIVERGENT, SKIPPED = "validated", "divergent", "skipped"
 
 
-class ParityError(Exception):
-    """The gateway cannot be reached, or is not an OpenD: one line, exit 2."""
-
-
+ParityError = GatewayError  # the gateway cannot be reached, or is not an OpenD: one line, exit 2
 RATE_RETRIES: Final = 3
 RATE_PROBES: Final = 80  # first pages sent to find the rate limit
-RATE_WORDS: Final = ("频繁", "频率", "frequen", "rate limit", "too many")
 
 
 def rate_limited(doc: dict[str, Any]) -> bool:
     """A refusal for the request rate (the mock's RATE_LIMITED, or a gateway's text that says so)."""
     if doc.get("retType", -400) == 0:
         return False
-    text = str(doc.get("retMsg", "")).lower()
-    return doc.get("errCode") == 3301008 or any(w in text for w in RATE_WORDS)
+    return doc.get("errCode") == 3301008 or gateway_rate_limited(str(doc.get("retMsg", "")))
 
 
 # -- one side's session ------------------------------------------------------------------
@@ -74,7 +69,8 @@ class Exchange:
 
 
 class Session:
-    """A blocking client session to one gateway (real or mock)."""
+    """One side (the gateway or the mock): a ``GatewaySession`` whose requests and
+    replies are protobuf JSON, paced under the gateway's 3301 limit."""
 
     def __init__(
         self,
@@ -87,56 +83,16 @@ class Session:
         label: str = "the gateway",
     ) -> None:
         self.label = label
-        self.address = (host, port)
-        self.timeout = timeout
+        self.where = f"{host}:{port}" if label == "the gateway" else f"{label} ({host}:{port})"
+        self.session = GatewaySession(host, port, name=self.where, client_id="mock-opend-parity", rsa=rsa,
+                                      timeout=timeout)  # fmt: skip
+        self.ready = self.session.ready
+        spec = parse_rate(pace)  # None: "off"
+        period = keep_alive_period(self.ready)
+        self.pacer = None if spec is None else Pacer(spec, self.session.keep_alive, period)
+        self.paced = True  # False while the rate limit itself is measured
         self.exchanges: list[Exchange] = []
-        self._sent: list[float] = []  # when each 3301 request left (the pacer's window)
-        self.paced = True
-        self.pace = parse_rate(pace)  # None: "off"
         self.first_pages: list[float] = []  # when each 3301 first page that was served left
-        try:
-            self.sock = socket.create_connection(self.address, timeout=timeout)
-        except OSError as exc:
-            raise ParityError(f"cannot connect to {self._who(host, port)}: {exc.strerror or exc}") from None
-        self.link = UpstreamLink(rsa=rsa, client_id="mock-opend-parity")
-        self.ready = self._init()
-
-    def _init(self) -> Ready:
-        self.sock.sendall(self.link.init_connect())
-        event = self._next(None)
-        if isinstance(event, Ready):
-            return event
-        raise ParityError(f"{self.where} is not an OpenD that answers InitConnect: {event}")
-
-    def _who(self, host: str, port: int) -> str:
-        return f"{host}:{port}" if self.label == "the gateway" else f"{self.label} ({host}:{port})"
-
-    @property
-    def where(self) -> str:
-        return self._who(*self.address)
-
-    def _next(self, serial: int | None) -> Any:
-        deadline = time.monotonic() + self.timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ParityError(f"{self.where} did not answer within {self.timeout:g} s")
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(1 << 16)
-            except TimeoutError:
-                continue
-            except OSError as exc:
-                raise ParityError(f"{self.where}: {exc.strerror or exc}") from None
-            if not data:
-                raise ParityError(f"{self.where} closed the connection")
-            for event in self.link.feed(data):
-                if isinstance(event, Broken):
-                    raise ParityError(f"{self.where}: {event.reason}")
-                if isinstance(event, Ready) and serial is None:
-                    return event
-                if isinstance(event, Reply) and event.serial == serial:
-                    return event
 
     def ask(self, proto_id: int, c2s: dict[str, Any]) -> dict[str, Any]:
         """One request; the Response as protobuf JSON (int64 as strings, bytes as base64).
@@ -152,20 +108,25 @@ class Session:
                 file=sys.stderr,
                 flush=True,
             )
-            time.sleep(RATE_WINDOW + 1)
+            if self.pacer is not None:
+                self.pacer.sleep(RATE_WINDOW + 1)  # with KeepAlive
+            else:
+                time.sleep(RATE_WINDOW + 1)
         raise ParityError(f"{self.label} {self.where} keeps refusing 3301 for its rate limit: run again later")
 
     def _ask(self, proto_id: int, c2s: dict[str, Any]) -> dict[str, Any]:
         types = message_types(proto_id)
         assert types is not None and types[0] is not None
-        if proto_id == 3301 and self.paced and self.pace is not None:
-            self._pace(self.pace.limit, self.pace.window)
+        paced = proto_id == 3301 and self.paced and self.pacer is not None
+        if paced:
+            assert self.pacer is not None
+            self.pacer.wait_turn(_said_pacing)
         sent = time.monotonic()
-        request = json_format.ParseDict({"c2s": c2s}, types[0]())
-        raw = request.SerializePartialToString()
-        serial, frame = self.link.request(proto_id, FMT_PROTOBUF, raw)
-        self.sock.sendall(frame)
-        reply = self._next(serial)
+        raw = json_format.ParseDict({"c2s": c2s}, types[0]()).SerializePartialToString()
+        reply = self.session.request(proto_id, raw)
+        if paced:
+            assert self.pacer is not None
+            self.pacer.answered()
         response = types[1]()
         try:
             response.ParseFromString(reply.body)
@@ -179,17 +140,12 @@ class Session:
         self.exchanges.append(Exchange(proto_id, {"c2s": c2s}, doc, raw, reply.body))
         return doc
 
-    def _pace(self, count: int, window: float) -> None:
-        now = time.monotonic()
-        self._sent = [t for t in self._sent if now - t < window]
-        if len(self._sent) >= count:
-            wait = window - (now - self._sent[0]) + 0.05
-            print(f"parity: pacing, {wait:.0f} s under the gateway's 3301 limit", file=sys.stderr, flush=True)
-            time.sleep(wait)
-        self._sent.append(time.monotonic())
-
     def close(self) -> None:
-        self.sock.close()
+        self.session.close()
+
+
+def _said_pacing(seconds: float) -> None:
+    print(f"parity: pacing, {seconds:.0f} s under the gateway's 3301 limit", file=sys.stderr, flush=True)
 
 
 # -- what is compared ---------------------------------------------------------------------

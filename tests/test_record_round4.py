@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -302,9 +304,9 @@ def test_an_upstreams_refusal_is_cut_and_hides_the_links_ids() -> None:
     assert len(out) < MAX_REASON + 40 and out.endswith(f"({len(reason)} characters)")
 
 
-def test_a_refusing_upstream_gives_a_short_reason_everywhere(
-    opend_server_factory, raw_client, caplog: pytest.LogCaptureFixture
-) -> None:
+@contextlib.contextmanager
+def refusing_upstream(ret_msg: str) -> Iterator[int]:
+    """A peer on an ephemeral port that refuses every InitConnect with ``ret_msg``; its port."""
     import socket
     import threading
 
@@ -326,22 +328,29 @@ def test_a_refusing_upstream_gives_a_short_reason_everywhere(
                 h = FrameHeader.unpack(head)
                 conn.recv(h.body_len, socket.MSG_WAITALL)
                 rsp = InitConnectResponse()
-                rsp.retType, rsp.retMsg = -1, "busy " + "p" * 1_000_000
+                rsp.retType, rsp.retMsg = -1, ret_msg
                 conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
 
     threading.Thread(target=refuse, daemon=True).start()
     try:
-        proxy = opend_server_factory(upstream=f"127.0.0.1:{lst.getsockname()[1]}")
+        yield lst.getsockname()[1]
+    finally:
+        lst.close()
+
+
+def test_a_refusing_upstream_gives_a_short_reason_everywhere(
+    opend_server_factory, raw_client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with refusing_upstream("busy " + "p" * 1_000_000) as port:
+        proxy = opend_server_factory(upstream=f"127.0.0.1:{port}")
         with caplog.at_level(logging.INFO, logger="mock_opend"):
             c = raw_client(proxy.host, proxy.port)
             c.init_connect()
             c.send(3203, request_bytes("00700"), serial=4)
             _, body = c.recv_frame()
-        rsp = SNAP_RSP.FromString(body)
-        assert rsp.retType != 0 and "busy ppp" in rsp.retMsg and len(rsp.retMsg) < 1000, rsp.retMsg[:300]
-        assert all(len(json.dumps(r.__dict__, default=str)) < 5000 for r in caplog.records)
-    finally:
-        lst.close()
+    rsp = SNAP_RSP.FromString(body)
+    assert rsp.retType != 0 and "busy ppp" in rsp.retMsg and len(rsp.retMsg) < 1000, rsp.retMsg[:300]
+    assert all(len(json.dumps(r.__dict__, default=str)) < 5000 for r in caplog.records)
 
 
 def test_record_redact_star_alone_is_refused() -> None:
@@ -351,31 +360,12 @@ def test_record_redact_star_alone_is_refused() -> None:
         build_config(None, upstream="127.0.0.1:9", record="x", record_redact=["*"]).validate()
 
 
-def test_health_prints_one_short_line_whatever_the_peer_says(opend_server_factory) -> None:
-    import socket
-    import threading
-
-    from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame
+def test_health_prints_one_short_line_whatever_the_peer_says() -> None:
     from mock_opend.health import MAX_DETAIL, check
-    from mock_opend.messages import InitConnectResponse
 
-    lst = socket.create_server(("127.0.0.1", 0))
-
-    def refuse() -> None:
-        conn, _ = lst.accept()
-        with conn:
-            h = FrameHeader.unpack(conn.recv(HEADER_LEN, socket.MSG_WAITALL))
-            conn.recv(h.body_len, socket.MSG_WAITALL)
-            rsp = InitConnectResponse()
-            rsp.retType, rsp.retMsg = -1, "x" * 100_000
-            conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
-
-    threading.Thread(target=refuse, daemon=True).start()
-    try:
-        result = check("127.0.0.1", lst.getsockname()[1], timeout=5)
-        assert result.ok and len(result.detail) < MAX_DETAIL + 40, len(result.detail)
-    finally:
-        lst.close()
+    with refusing_upstream("x" * 100_000) as port:
+        result = check("127.0.0.1", port, timeout=5)
+    assert result.ok and len(result.detail) < MAX_DETAIL + 40, len(result.detail)
 
 
 def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
