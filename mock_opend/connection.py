@@ -444,13 +444,9 @@ def journal_text(text: str, secrets: Any) -> str:
     session's ids and keys hidden (the journal is read over HTTP and dumped in CI)."""
     if not text:
         return text
-    from .redact import Secrets
+    from .redact import shown
 
-    margin = max((len(str(v)) for v in secrets), default=0)  # an id across the cut is hidden whole first
-    shown = Secrets.of(secrets).hide_in_text(text[: MAX_JOURNAL_TEXT + margin])
-    if len(text) > MAX_JOURNAL_TEXT:
-        shown = shown[:MAX_JOURNAL_TEXT] + f"… ({len(text)} characters)"
-    return shown
+    return shown(text, secrets, MAX_JOURNAL_TEXT)
 
 
 def _as_protobuf(proto_id: int, fmt: int, body: bytes) -> bytes | None:

@@ -194,6 +194,20 @@ class Secrets:
         return ""
 
 
+def shown(text: str, secrets: Iterable[str | int], limit: int) -> str:
+    """A text someone else wrote (an upstream's retMsg or refusal) as the journal,
+    the log and error replies carry it: the session's ids and keys hidden, then cut
+    to ``limit`` characters with its length (hidden first, so that an id across the
+    cut is never half shown)."""
+    values = tuple(secrets)
+    margin = max((len(str(v)) for v in values), default=0)
+    head = text[: limit + margin]
+    out = Secrets.of(values).hide_in_text(head) if values else head
+    if len(text) > limit:
+        out = out[:limit] + f"… ({len(text)} characters)"
+    return out
+
+
 def _varint(n: int) -> bytes:
     out = bytearray()
     while True:

@@ -38,14 +38,9 @@ MAX_REASON = 200  # characters of an upstream's own words (an InitConnect refusa
 def said(reason: str, secrets: tuple[str | int, ...]) -> str:
     """A reason as the log, the journal and the client's error text carry it: the
     link's ids and keys hidden, cut to MAX_REASON characters."""
-    from .redact import Secrets
+    from .redact import shown
 
-    margin = max((len(str(v)) for v in secrets), default=0)  # an id across the cut is hidden whole first
-    head = reason[: MAX_REASON + margin]
-    text = Secrets.of(secrets).hide_in_text(head) if secrets else head
-    if len(reason) > MAX_REASON:
-        text = text[:MAX_REASON] + f"… ({len(reason)} characters)"
-    return text
+    return shown(reason, secrets, MAX_REASON)
 
 
 def remembered(kept: tuple[str | int, ...], new: tuple[str | int, ...]) -> tuple[str | int, ...]:
