@@ -151,7 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     def data_options(p: argparse.ArgumentParser, *, with_type: bool) -> None:
         p.add_argument("--config", metavar="FILE", help="TOML settings, as for serve")
-        p.add_argument("--market", required=True, type=_market, help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX")
+        if with_type:
+            p.add_argument("--market", required=True, type=_market, help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX")
+        else:
+            p.add_argument(
+                "--market",
+                required=True,
+                action="append",
+                type=_market,
+                help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX (repeat to draw markets side by side)",
+            )
         if with_type:
             p.add_argument("--type", required=True, dest="data_type", type=_dtype, help="VOLUME or OPEN_INTEREST")
         p.add_argument("--begin", default="", help="YYYY-MM-DD (default: as the server)")
@@ -171,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--format", choices=FORMATS, default="csv")
     data.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
 
-    plot = sub.add_parser("plot", help="draw a market's volume and open interest", description="Draw a PNG.")
+    plot = sub.add_parser(
+        "plot", help="draw markets' volume and open interest", description="Draw a PNG, one column per --market."
+    )
     data_options(plot, with_type=False)
     plot.add_argument("-o", "--output", metavar="FILE", required=True, help="PNG file to write")
 
@@ -332,9 +343,9 @@ def _data_command(args: argparse.Namespace) -> int:
     cfg = build_config(args.config, **settings)
     try:
         if args.command == "plot":
-            from .plot import plot_market
+            from .plot import plot_markets
 
-            path = plot_market(cfg, args.market, args.begin, args.end, args.output)
+            path = plot_markets(cfg, args.market, args.begin, args.end, args.output)
             print(f"wrote {path}", file=sys.stderr)
             return 0
         rows = served_rows(cfg, Query(args.market, args.data_type, args.begin, args.end))

@@ -62,6 +62,10 @@ class Params:
     pc_regime: float = 0.0  # share of the variance of log put/call in a slow regime (weeks)
     pc_regime_phi: float = 0.97  # that regime's day-to-day persistence
     exp_pc: float = 1.0  # put/call of volume on a monthly-expiry Friday, relative to other days
+    pc_noise: float = 0.0  # how much a session's own volume noise (in sds) moves log put/call
+    pc_spike_p: float = 0.0  # probability that puts spike on a session (a one-day hedge rush)
+    pc_spike_lo: float = 0.0  # that spike's range (log put/call)
+    pc_spike_hi: float = 0.0
 
 
 _Y = range(2016, 2027)
@@ -101,33 +105,40 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         pc_regime=0.47,
         exp_pc=0.945,
     ),
-    # OCC index options ADV 2016–2025 (SPX, VIX, XSP, NDX, RUT…).
+    # OCC index options ADV 2016–2025 (SPX, VIX, XSP, NDX, RUT…); the shape (weekdays,
+    # expiry week, put/call swings and spikes, call-heavy busy days) from Cboe's
+    # daily index-option volumes 2006–2019 (docs/data-model.md, "Index options").
     OptionMarket.US_INDEX: Params(
         adv=_years(1.73e6, 1.95e6, 2.43e6, 1.94e6, 1.90e6, 1.97e6, 2.79e6, 3.80e6, 4.15e6, 4.85e6, 5.50e6),
         oi=_years(17e6, 18e6, 19e6, 19e6, 19e6, 20e6, 20e6, 21e6, 23e6, 25e6, 27e6),
-        dow=(0.95, 1.0, 1.0, 1.0, 1.04),
-        exp_m=1.12,
-        exp_q=1.28,
-        pre_exp=1.05,
-        half=0.55,
+        dow=(0.90, 0.97, 1.0, 1.02, 1.065),
+        exp_m=0.95,  # AM-settled SPX monthlies stop trading on Thursday: Friday is no busier than a Friday
+        exp_q=1.0,
+        pre_exp=1.12,  # … and that Thursday is the busy one
+        half=0.57,
         lull=0.85,
-        sigma_x=0.13,
+        sigma_x=0.28,
         phi=0.70,
-        sigma_e=0.08,
+        sigma_e=0.12,
         shock_p=0.02,
         shock_lo=0.20,
         shock_hi=0.55,
         shock_decay=0.80,
         pc_mu=1.15,
-        pc_sd=0.13,
-        pc_phi=0.30,
-        pc_shock=0.30,
+        pc_sd=0.20,
+        pc_phi=0.05,
+        pc_shock=-0.30,  # sell-offs bring VIX calls: busy days are call-heavy
         oipc_mu=1.40,
         oipc_sd=0.05,
         drop_m=0.10,
         drop_q=0.22,
         oi_sd=0.008,
-        pc_regime=0.47,
+        pc_regime=0.30,
+        exp_pc=1.06,
+        pc_noise=-0.08,
+        pc_spike_p=0.015,
+        pc_spike_lo=0.15,
+        pc_spike_hi=0.35,
     ),
     # HKEX stock options ADV (2019–2025 sourced; 2016–2018 held at the 2019 level).
     OptionMarket.HK_SECURITY: Params(
@@ -354,11 +365,8 @@ def _volume(streams: _Streams, cal: TradingCalendar, market: OptionMarket, days:
     scope = market.name
     is_exp, quarterly, pre_exp, half, weekday, lull = _calendar_effects(cal, days)
     shock = _shocks(streams, cal.exchange.mic, p)
-    dev = (
-        p.sigma_x * _ar1(streams.normal(scope, "volume-level"), p.phi)
-        + p.sigma_e * streams.normal(scope, "volume-noise")
-        + shock
-    )
+    noise = streams.normal(scope, "volume-noise")
+    dev = p.sigma_x * _ar1(streams.normal(scope, "volume-level"), p.phi) + p.sigma_e * noise + shock
     dev = np.clip(dev, -0.9, 1.0)
     dev = np.where(half, np.minimum(dev, 0.10), dev)
     log_v = (
@@ -380,6 +388,12 @@ def _volume(streams: _Streams, cal: TradingCalendar, market: OptionMarket, days:
         + p.pc_shock * shock
         + np.where(is_exp & (weekday == 4), math.log(p.exp_pc), 0.0)
     )
+    if p.pc_noise:
+        log_r = log_r + p.pc_noise * noise
+    if p.pc_spike_p:
+        onset = streams.uniform(scope, "pc-spike") < p.pc_spike_p
+        size = p.pc_spike_lo + (p.pc_spike_hi - p.pc_spike_lo) * streams.uniform(scope, "pc-spike-size")
+        log_r = log_r + np.where(onset, size, 0.0)
     return _split(np.exp(log_v), np.exp(log_r))
 
 

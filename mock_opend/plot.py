@@ -1,9 +1,11 @@
 """A picture to judge realism at a glance: volume bars (call and put) with the
-put/call ratio, and open-interest lines with theirs, for one market."""
+put/call ratio, and open-interest lines with theirs, for one market or several
+side by side (docs/data-model.md shows US equity beside US index options)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .dataset import Row
@@ -23,19 +25,33 @@ def _rolling_mean(values: list[float], n: int) -> list[float]:
     return out
 
 
-def plot_market(config: Config, market: OptionMarket, begin: str, end: str, out: str | Path) -> Path:
+def plot_markets(config: Config, markets: list[OptionMarket], begin: str, end: str, out: str | Path) -> Path:
+    """One column per market, side by side: volume above, open interest below."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.dates as mdates
         import matplotlib.pyplot as plt
     except ImportError:
         raise RuntimeError("plotting needs matplotlib: pip install 'mock-opend[plot]'") from None
 
+    fig, axes = plt.subplots(
+        2, len(markets), figsize=(12 if len(markets) == 1 else 8 * len(markets), 7), squeeze=False, layout="constrained"
+    )
+    for column, market in enumerate(markets):
+        _draw(config, market, begin, end, axes[0][column], axes[1][column])
+    path = Path(out)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _draw(config: Config, market: OptionMarket, begin: str, end: str, ax_v: Any, ax_o: Any) -> None:
+    import matplotlib.dates as mdates
+
     vol = list(reversed(served_rows(config, Query(market, DataType.VOLUME, begin, end))))
     oi = list(reversed(served_rows(config, Query(market, DataType.OPEN_INTEREST, begin, end))))
-    fig, (ax_v, ax_o) = plt.subplots(2, 1, figsize=(12, 7), sharex=True, constrained_layout=True)
+    ax_o.sharex(ax_v)
 
     def days(rows: list[Row]) -> list:
         return [r.day for r in rows]
@@ -71,8 +87,3 @@ def plot_market(config: Config, market: OptionMarket, begin: str, end: str, out:
     pc2.set_ylabel("put/call (OI)")
     ax_o.legend(loc="upper left")
     ax_o.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
-
-    path = Path(out)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

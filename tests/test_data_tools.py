@@ -151,6 +151,20 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 
 
+def test_plot_draws_markets_side_by_side(tmp_path: Path) -> None:
+    """Each --market is a column of its own: two markets, twice the width of one."""
+
+    def width(png: Path) -> int:
+        return int.from_bytes(png.read_bytes()[16:20], "big")  # the IHDR chunk
+
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    common = ("--begin", "2026-01-01", "--end", "2026-03-31", "--now", "2026-07-01")
+    assert cli("plot", "--market", "US_INDEX", *common, "-o", str(one)).returncode == 0
+    done = cli("plot", "--market", "US_SECURITY", "--market", "US_INDEX", *common, "-o", str(two))
+    assert done.returncode == 0, done.stderr
+    assert width(two) == 2 * 8 * 110 and width(one) == 12 * 110
+
+
 def test_faker_provider_is_seeded_by_faker_and_reuses_the_models() -> None:
     fake = Faker()
     fake.add_provider(OptionStatisticsProvider)

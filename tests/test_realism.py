@@ -8,12 +8,15 @@ Every test states its tolerance; they run on a 2-year window
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import holidays
 import numpy as np
 import pytest
+import shape_statistics
 
 from mock_opend.dataset import Dataset
 from mock_opend.markets import EXCHANGE_OF, DataType, OptionMarket
@@ -136,15 +139,22 @@ def test_us_security_2026_h1_level(seed: int) -> None:
     assert 55e6 <= np.median(w.total) <= 80e6  # the API page's June 2026 example: 58M–96M a day
 
 
+# Cboe's index options, every 2-year window 2007-08 … 2017-18 (tests/shape_statistics.py):
+# p95/p05 2.51-3.58, min/median 0.136-0.391, P/C sd 0.221-0.340, P/C max 1.80-3.36. US_INDEX
+# is held to those instead of MARKET.md's generic bands; its window also grows 4.15M → 5.5M.
+INDEX_2Y = {"p95_p05": 3.7, "min_median": 0.13, "pc_sd": 0.35, "pc_max": 3.5}
+
+
 @params
 @markets
 def test_volume_dispersion(seed: int, market: OptionMarket) -> None:
     v = window(seed, market, DataType.VOLUME).total
     med = np.median(v)
-    assert 1.5 <= np.percentile(v, 95) / np.percentile(v, 5) <= 3.2
+    index = market is OptionMarket.US_INDEX
+    assert 1.5 <= np.percentile(v, 95) / np.percentile(v, 5) <= (INDEX_2Y["p95_p05"] if index else 3.2)
     assert 0.06 <= np.median(np.abs(np.diff(np.log(v)))) <= 0.25
     assert v.max() / med <= (4.0 if market is OptionMarket.HK_INDEX else 3.5)
-    assert v.min() / med >= 0.25
+    assert v.min() / med >= (INDEX_2Y["min_median"] if index else 0.25)
 
 
 @params
@@ -160,8 +170,9 @@ def test_put_call_ratio_of_volume(seed: int, market: OptionMarket) -> None:
     r = window(seed, market, DataType.VOLUME).ratio
     lo, hi = PC_MEAN[market]
     assert lo <= r.mean() <= hi
-    assert 0.04 <= r.std() <= 0.30
-    assert r.min() >= 0.3 and r.max() <= 3.0
+    index = market is OptionMarket.US_INDEX
+    assert 0.04 <= r.std() <= (INDEX_2Y["pc_sd"] if index else 0.30)
+    assert r.min() >= 0.3 and r.max() <= (INDEX_2Y["pc_max"] if index else 3.0)
 
 
 @params
@@ -175,10 +186,12 @@ def test_index_options_are_more_put_heavy_than_stock_options(seed: int, market: 
 @params
 def test_shocks_lift_volume_and_put_call_together(seed: int) -> None:
     """On the 3% biggest day-over-day volume jumps (expiry days aside), over ten
-    years and all markets, log put/call rises by more than 0.03 on average;
-    on the other days it does not move."""
+    years and the markets other than US_INDEX, log put/call rises by more than
+    0.03 on average; on the other days it does not move. (Index options do the
+    opposite, from Cboe's data: their busy days are call-heavy; see the index
+    tests below.)"""
     jumps, others = [], []
-    for market in OptionMarket:
+    for market in (OptionMarket.US_SECURITY, OptionMarket.HK_SECURITY, OptionMarket.HK_INDEX):
         w = window(seed, market, DataType.VOLUME, date(2016, 1, 4), END)
         dv, dr = np.diff(np.log(w.total)), np.diff(np.log(w.ratio))
         near_expiry = np.array(
@@ -199,8 +212,10 @@ def test_us_markets_spike_together(seed: int) -> None:
 
 # 8-9 expiry and half days ------------------------------------------------------------
 @params
-@markets
+@pytest.mark.parametrize("market", [m for m in OptionMarket if m is not OptionMarket.US_INDEX])
 def test_expiry_day_lift(seed: int, market: OptionMarket) -> None:
+    """US_INDEX aside: AM-settled SPX monthlies stop trading on the Thursday, so in
+    Cboe's data the expiry Friday is barely busier than its neighbours (held below)."""
     w = window(seed, market, DataType.VOLUME)
     on_expiry = [t for d, t in zip(w.days, w.total, strict=True) if d in w.expiries]
     assert len(on_expiry) == 24
@@ -356,26 +371,118 @@ def test_us_equity_options_persist_like_the_published_history(statistic: str) ->
     assert all(lo - allowance <= v <= hi + allowance for v in values), (statistic, values)
 
 
-@pytest.mark.parametrize("market", list(OptionMarket))
+@pytest.mark.parametrize("market", [OptionMarket.US_SECURITY, OptionMarket.HK_SECURITY, OptionMarket.HK_INDEX])
 def test_every_market_s_put_call_has_a_mood_that_lasts_weeks(market: OptionMarket) -> None:
-    """All four markets get the slow regime; the day-to-day spread of P/C stays under
-    what it was with the fast component alone (0.111-0.219 by market, seeds 1-5)."""
+    """Every market gets the slow regime; the day-to-day spread of P/C stays under
+    what it was with the fast component alone (0.111-0.219 by market, seeds 1-5).
+    US_INDEX is held to Cboe's index history instead (below): its P/C forgets
+    its mood much faster (lag-1 autocorrelation 0.22-0.36) and swings more."""
     stats = [_persistence(seed, market) for seed in PERSIST_SEEDS]
     assert all(0.20 <= s["pc_lag5"] <= 0.55 for s in stats), [s["pc_lag5"] for s in stats]
     assert all(0.50 <= s["pc_lag1"] <= 0.70 for s in stats), [s["pc_lag1"] for s in stats]
     before = {
         OptionMarket.US_SECURITY: 0.111,
-        OptionMarket.US_INDEX: 0.158,
         OptionMarket.HK_SECURITY: 0.113,
         OptionMarket.HK_INDEX: 0.207,
     }
     assert max(s["pc_day_to_day"] for s in stats) <= before[market]
 
 
-@pytest.mark.parametrize("market", [OptionMarket.US_INDEX, OptionMarket.HK_SECURITY, OptionMarket.HK_INDEX])
+@pytest.mark.parametrize("market", [OptionMarket.HK_SECURITY, OptionMarket.HK_INDEX])
 def test_weekday_and_expiry_effects_stay_where_the_sources_are(market: OptionMarket) -> None:
     """The Thursday lift and the call-heavy expiry Friday come from US equity-option
-    data only: the other markets show neither (HKEX expiries are not Fridays)."""
+    data only: HKEX shows neither (its expiries are not Fridays). US_INDEX has its
+    own weekdays and expiries, from Cboe's index data (below)."""
     stats = [_persistence(seed, market) for seed in PERSIST_SEEDS]
     assert abs(np.mean([s["thursday"] for s in stats])) < 0.012
     assert np.mean([s["expiry_friday_pc"] for s in stats]) > -0.03
+
+
+# 14 index options against Cboe's index history (issue 24) ---------------------------------------
+# Real: Cboe's daily index-option call and put volumes (the "Index" file of its volume and
+# put/call archive, indexpc.csv: 3,253 sessions, 2006-11-01..2019-10-04; not committed, its
+# terms grant no redistribution). tests/shape_statistics.py computes every statistic in each
+# 3-year window 2007-09 … 2016-18; a band is the range over those windows, narrowed where
+# issue 24's table gives a narrower one. Synthetic: US_INDEX 2016-01-04..2025-12-31. The mean
+# over seeds 1-5 must lie in the band; each seed in the band widened by the allowance: twice
+# the sampling sd of the statistic over a 10-year series (the sd over seeds 1-40, rounded up).
+INDEX_BANDS = {  # statistic: (low, high, per-seed allowance)
+    "pc_p10": (0.726, 0.778, 0.013),
+    "pc_p90": (1.280, 1.354, 0.020),
+    "pc_lag1": (0.216, 0.363, 0.067),
+    "pc_lag5": (0.141, 0.314, 0.062),
+    "volume_sd": (0.248, 0.301, 0.012),
+    "volume_pc_corr": (-0.327, -0.067, 0.042),
+    "expiry_volume": (1.005, 1.061, 0.058),
+    "pre_expiry_volume": (1.067, 1.555, 0.055),
+    "expiry_pc": (1.032, 1.086, 0.038),
+    "pc_spike_max": (1.727, 2.262, 0.289),
+    "pc_spike_p99": (1.509, 1.738, 0.054),
+    "pc_median": (1.039, 1.324, 0.041),
+    "volume_lag1": (0.344, 0.510, 0.040),
+    "half_day": (0.445, 0.600, 0.043),
+    "monday": (0.890, 0.941, 0.023),
+    "tuesday": (0.931, 1.015, 0.025),
+    "wednesday": (0.970, 1.039, 0.020),
+    "thursday": (0.995, 1.054, 0.026),
+    "friday": (1.007, 1.165, 0.027),
+    "pc_above_1": (0.577, 0.907, 0.056),
+}
+# US_SECURITY's values of the same statistics when the index model changed (seeds 1-5 mean,
+# and one sampling sd of a single seed's estimate): they must stay where they are.
+EQUITY_SHAPE = {
+    "pc_p10": (0.831, 0.008),
+    "pc_p90": (1.203, 0.010),
+    "pc_lag1": (0.567, 0.029),
+    "pc_lag5": (0.378, 0.044),
+    "volume_sd": (0.166, 0.005),
+    "volume_pc_corr": (0.129, 0.025),
+    "expiry_volume": (1.295, 0.015),
+    "pre_expiry_volume": (1.064, 0.018),
+    "expiry_pc": (0.950, 0.009),
+    "pc_spike_max": (1.504, 0.058),
+    "pc_spike_p99": (1.299, 0.012),
+    "pc_median": (0.712, 0.012),
+    "volume_lag1": (0.475, 0.022),
+    "half_day": (0.523, 0.015),
+    "monday": (0.936, 0.007),
+    "tuesday": (0.996, 0.006),
+    "wednesday": (0.996, 0.006),
+    "thursday": (1.020, 0.006),
+    "friday": (1.051, 0.008),
+    "pc_above_1": (0.011, 0.005),
+}
+
+
+@functools.cache
+def _shapes(market: OptionMarket) -> tuple[dict[str, float], ...]:
+    return tuple(shape_statistics.mock_shape(seed, market) for seed in shape_statistics.SEEDS)
+
+
+@pytest.mark.parametrize("statistic", list(INDEX_BANDS))
+def test_index_options_move_like_cboe_s_index_history(statistic: str) -> None:
+    lo, hi, allowance = INDEX_BANDS[statistic]
+    values = [s[statistic] for s in _shapes(OptionMarket.US_INDEX)]
+    assert lo <= np.mean(values) <= hi, (statistic, values)
+    assert all(lo - allowance <= v <= hi + allowance for v in values), (statistic, values)
+
+
+@pytest.mark.parametrize("statistic", list(EQUITY_SHAPE))
+def test_equity_options_keep_their_shape(statistic: str) -> None:
+    was, sd = EQUITY_SHAPE[statistic]
+    values = [s[statistic] for s in _shapes(OptionMarket.US_SECURITY)]
+    assert abs(np.mean(values) - was) <= sd, (statistic, values)
+
+
+def test_the_bands_are_cboe_s(request: pytest.FixtureRequest) -> None:
+    """With the public file at hand (MOCK_OPEND_CBOE_INDEXPC=path/indexpc.csv), the
+    bands above are recomputed from it: the window ranges, rounded, contain each band."""
+    path = os.environ.get("MOCK_OPEND_CBOE_INDEXPC")
+    if not path:
+        pytest.skip("set MOCK_OPEND_CBOE_INDEXPC to Cboe's indexpc.csv to recompute the bands")
+    rows = shape_statistics.read_cboe(Path(path))
+    assert len(rows) == 3253 and rows[0][0] == date(2006, 11, 1)
+    _, bands = shape_statistics.real_bands(rows)
+    for statistic, (lo, hi, _) in INDEX_BANDS.items():
+        real_lo, real_hi = bands[statistic]
+        assert round(real_lo, 3) <= lo < hi <= round(real_hi, 3), (statistic, bands[statistic])
