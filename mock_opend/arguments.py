@@ -32,3 +32,31 @@ def unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: li
                 target = action.choices[command]
     target.error(f"unrecognized arguments: {' '.join(extra)}")
     sys.exit(2)  # not reached: error exits
+
+
+class Once(argparse.Action):
+    """An option that may be given once: a second value is an error, not silently the winner."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option: str | None = None
+    ) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            first = _shown(getattr(namespace, self.dest))
+            parser.error(f"argument {option}: given twice ({first} and {_shown(values)}); this command takes one")
+        setattr(namespace, self.dest, values)
+
+
+class Distinct(argparse.Action):
+    """A repeatable option whose values are a list without repeats."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option: str | None = None
+    ) -> None:
+        got = list(getattr(namespace, self.dest, None) or [])
+        if values in got:
+            parser.error(f"argument {option}: {_shown(values)} given twice")
+        setattr(namespace, self.dest, [*got, values])
+
+
+def _shown(value: object) -> str:
+    return str(getattr(value, "name", value))  # an enum by its name

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .arguments import OneLineParser, unrecognized
+from .arguments import Distinct, Once, OneLineParser, unrecognized
 from .config import (
     AES_MODES,
     EVENT_LOOPS,
@@ -152,12 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     def data_options(p: argparse.ArgumentParser, *, with_type: bool) -> None:
         p.add_argument("--config", metavar="FILE", help="TOML settings, as for serve")
         if with_type:
-            p.add_argument("--market", required=True, type=_market, help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX")
+            markets = "US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX"
+            p.add_argument("--market", required=True, action=Once, type=_market, help=markets)
         else:
             p.add_argument(
                 "--market",
                 required=True,
-                action="append",
+                action=Distinct,
                 type=_market,
                 help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX (repeat to draw markets side by side)",
             )

@@ -62,10 +62,13 @@ class Params:
     pc_regime: float = 0.0  # share of the variance of log put/call in a slow regime (weeks)
     pc_regime_phi: float = 0.97  # that regime's day-to-day persistence
     exp_pc: float = 1.0  # put/call of volume on a monthly-expiry Friday, relative to other days
-    pc_noise: float = 0.0  # how much a session's own volume noise (in sds) moves log put/call
-    pc_spike_p: float = 0.0  # probability that puts spike on a session (a one-day hedge rush)
-    pc_spike_lo: float = 0.0  # that spike's range (log put/call)
-    pc_spike_hi: float = 0.0
+    pc_level: float = 0.0  # how much the persistent volume deviation (per unit of log volume) moves log put/call
+    rush_p: float = 0.0  # probability of a one-day call rush on a session
+    rush_lo: float = 0.0  # its size: how far it lowers log put/call
+    rush_hi: float = 0.0
+    rush_volume: float = 0.0  # how much log volume rises per unit of that size
+    level_with: str = ""  # another market of the exchange whose persistent volume deviation this one shares
+    level_shared: float = 0.0  # the shared part of that deviation's variance
 
 
 _Y = range(2016, 2027)
@@ -106,28 +109,28 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         exp_pc=0.945,
     ),
     # OCC index options ADV 2016–2025 (SPX, VIX, XSP, NDX, RUT…); the shape (weekdays,
-    # expiry week, put/call swings and spikes, call-heavy busy days) from Cboe's
+    # expiry week, put/call swings and one-day call rushes, call-heavy busy days) from Cboe's
     # daily index-option volumes 2006–2019 (docs/data-model.md, "Index options").
     OptionMarket.US_INDEX: Params(
         adv=_years(1.73e6, 1.95e6, 2.43e6, 1.94e6, 1.90e6, 1.97e6, 2.79e6, 3.80e6, 4.15e6, 4.85e6, 5.50e6),
         oi=_years(17e6, 18e6, 19e6, 19e6, 19e6, 20e6, 20e6, 21e6, 23e6, 25e6, 27e6),
-        dow=(0.90, 0.97, 1.0, 1.02, 1.065),
-        exp_m=0.95,  # AM-settled SPX monthlies stop trading on Thursday: Friday is no busier than a Friday
+        dow=(0.90, 0.955, 1.0, 1.02, 1.085),  # rising to Friday, the weeklies' expiry
+        exp_m=0.91,  # AM-settled SPX monthlies stop trading on Thursday: the Friday is a quiet Friday
         exp_q=1.0,
-        pre_exp=1.12,  # … and that Thursday is the busy one
+        pre_exp=1.12,  # … and that Thursday is the busy day
         half=0.57,
         lull=0.85,
-        sigma_x=0.28,
+        sigma_x=0.25,
         phi=0.70,
         sigma_e=0.12,
         shock_p=0.02,
         shock_lo=0.20,
         shock_hi=0.55,
         shock_decay=0.80,
-        pc_mu=1.15,
-        pc_sd=0.20,
+        pc_mu=1.10,
+        pc_sd=0.21,
         pc_phi=0.05,
-        pc_shock=-0.30,  # sell-offs bring VIX calls: busy days are call-heavy
+        pc_shock=0.0,  # Cboe's data show no sign for multi-day shocks
         oipc_mu=1.40,
         oipc_sd=0.05,
         drop_m=0.10,
@@ -135,10 +138,13 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         oi_sd=0.008,
         pc_regime=0.30,
         exp_pc=1.06,
-        pc_noise=-0.08,
-        pc_spike_p=0.015,
-        pc_spike_lo=0.15,
-        pc_spike_hi=0.35,
+        pc_level=-0.22,  # busy weeks lean to calls
+        rush_p=0.048,
+        rush_lo=0.20,
+        rush_hi=0.55,
+        rush_volume=0.7,
+        level_with="US_SECURITY",
+        level_shared=0.5,
     ),
     # HKEX stock options ADV (2019–2025 sourced; 2016–2018 held at the 2019 level).
     OptionMarket.HK_SECURITY: Params(
@@ -360,13 +366,22 @@ def _split(total: np.ndarray, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.maximum(call, 1), np.maximum(put, 1)
 
 
-def _volume(streams: _Streams, cal: TradingCalendar, market: OptionMarket, days: list[date], ords: np.ndarray):
+def _volume(
+    streams: _Streams, cal: TradingCalendar, market: OptionMarket, days: list[date], ords: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     p = PARAMS[market]
     scope = market.name
     is_exp, quarterly, pre_exp, half, weekday, lull = _calendar_effects(cal, days)
     shock = _shocks(streams, cal.exchange.mic, p)
-    noise = streams.normal(scope, "volume-noise")
-    dev = p.sigma_x * _ar1(streams.normal(scope, "volume-level"), p.phi) + p.sigma_e * noise + shock
+    level = _ar1(streams.normal(scope, "volume-level"), p.phi)
+    if p.level_shared:  # the same busy weeks as the other market
+        peer = _ar1(streams.normal(p.level_with, "volume-level"), p.phi)
+        level = math.sqrt(1.0 - p.level_shared) * level + math.sqrt(p.level_shared) * peer
+    rush = np.zeros(len(days))
+    if p.rush_p:  # a one-day rush into calls (VIX calls in a sell-off, a chase): busy and call-heavy
+        size = p.rush_lo + (p.rush_hi - p.rush_lo) * streams.uniform(scope, "call-rush-size")
+        rush = np.where(streams.uniform(scope, "call-rush") < p.rush_p, size, 0.0)
+    dev = p.sigma_x * level + p.sigma_e * streams.normal(scope, "volume-noise") + shock + p.rush_volume * rush
     dev = np.clip(dev, -0.9, 1.0)
     dev = np.where(half, np.minimum(dev, 0.10), dev)
     log_v = (
@@ -388,16 +403,16 @@ def _volume(streams: _Streams, cal: TradingCalendar, market: OptionMarket, days:
         + p.pc_shock * shock
         + np.where(is_exp & (weekday == 4), math.log(p.exp_pc), 0.0)
     )
-    if p.pc_noise:
-        log_r = log_r + p.pc_noise * noise
-    if p.pc_spike_p:
-        onset = streams.uniform(scope, "pc-spike") < p.pc_spike_p
-        size = p.pc_spike_lo + (p.pc_spike_hi - p.pc_spike_lo) * streams.uniform(scope, "pc-spike-size")
-        log_r = log_r + np.where(onset, size, 0.0)
+    if p.pc_level:
+        log_r = log_r + p.pc_level * p.sigma_x * level
+    if p.rush_p:
+        log_r = log_r - rush
     return _split(np.exp(log_v), np.exp(log_r))
 
 
-def _open_interest(streams: _Streams, cal: TradingCalendar, market: OptionMarket, days: list[date], ords: np.ndarray):
+def _open_interest(
+    streams: _Streams, cal: TradingCalendar, market: OptionMarket, days: list[date], ords: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     p = PARAMS[market]
     scope = market.name
     is_exp, quarterly, *_ = _calendar_effects(cal, days)

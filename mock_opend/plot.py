@@ -5,12 +5,15 @@ side by side (docs/data-model.md shows US equity beside US index options)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .dataset import Row
 from .export import Query, served_rows
 from .markets import DataType, OptionMarket
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def _rolling_mean(values: list[float], n: int) -> list[float]:
@@ -46,7 +49,7 @@ def plot_markets(config: Config, markets: list[OptionMarket], begin: str, end: s
     return path
 
 
-def _draw(config: Config, market: OptionMarket, begin: str, end: str, ax_v: Any, ax_o: Any) -> None:
+def _draw(config: Config, market: OptionMarket, begin: str, end: str, ax_v: Axes, ax_o: Axes) -> None:
     import matplotlib.dates as mdates
 
     vol = list(reversed(served_rows(config, Query(market, DataType.VOLUME, begin, end))))

@@ -8,7 +8,8 @@ the same code. This module is that code, and it derives the bands too:
 
 prints, for every statistic, the real value over the whole file, its range over
 the 3-year calendar windows 2007-09 … 2016-18, and the mock's US_INDEX values
-(2016-01-04..2025-12-31, seeds 1-5) — the table in docs/data-model.md. The file
+(2016-01-04..2025-12-31, seeds 1-5) — the table in docs/data-model.md — and the
+2-year figures that tests/test_realism.py holds US_INDEX to (INDEX_2Y). The file
 itself is not committed (Cboe's terms do not grant redistribution); it is public
 at cdn.cboe.com/resources/options/volume_and_call_put_ratios/indexpc.csv.
 
@@ -43,6 +44,8 @@ NAMES: dict[str, str] = {
     "expiry_pc": "mean P/C on monthly-expiry days ÷ on other days",
     "pc_spike_max": "largest P/C ÷ centred 21-session median",
     "pc_spike_p99": "99th percentile of that ratio",
+    "pc_dips": "share of sessions with P/C below ⅔ of its centred median (call rushes)",
+    "jump_pc": "change of log P/C on the 3 % biggest day-over-day volume jumps, expiry days aside",
     "pc_median": "P/C median",
     "volume_lag1": "1-session autocorrelation of log(volume ÷ centred median), half days aside",
     "half_day": "half-day volume ÷ centred 21-session median (mean)",
@@ -70,6 +73,14 @@ def _acf(x: np.ndarray, lag: int, keep: np.ndarray | None = None) -> float:
         both = keep[:-lag] & keep[lag:]
         a, b = a[both], b[both]
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def _jump_pc(total: np.ndarray, pc: np.ndarray, expiry: np.ndarray) -> float:
+    """Mean change of log P/C on the sessions whose volume rose most from the day before."""
+    rise, change = np.diff(np.log(total)), np.diff(np.log(pc))
+    near_expiry = expiry[1:] | np.r_[expiry[2:], False]  # an expiry, or the session before one
+    big = (rise > np.percentile(rise, 97)) & ~near_expiry
+    return float(np.mean(change[big]))
 
 
 def _neighbour_ratio(total: np.ndarray, i: int, skip: frozenset[int] = frozenset()) -> float:
@@ -108,6 +119,8 @@ def shape(
         "expiry_pc": float(pc[expiry].mean() / pc[~expiry].mean()),
         "pc_spike_max": float(pc_ratio.max()),
         "pc_spike_p99": float(np.percentile(pc_ratio, 99)),
+        "pc_dips": float(np.mean(pc_ratio < 2 / 3)),
+        "jump_pc": _jump_pc(total, pc, expiry),
         "pc_median": median,
         "volume_lag1": _acf(volume_dev, 1, ~half),
         "half_day": float(np.mean(volume_ratio[half])),
@@ -163,11 +176,29 @@ def real_bands(rows: list[tuple[date, int, int]]) -> tuple[dict[str, float], dic
     return whole, {k: (min(w[k] for w in per_window), max(w[k] for w in per_window)) for k in NAMES}
 
 
+TWO_YEARS = [(date(y, 1, 1), date(y + 1, 12, 31)) for y in range(2007, 2019, 2)]  # 2007-08 … 2017-18
+
+
+def two_year_ranges(rows: list[tuple[date, int, int]]) -> dict[str, tuple[float, float]]:
+    """The 2-year-window figures the older realism tests use, over TWO_YEARS: (min, max)."""
+    figures: dict[str, list[float]] = {"p95_p05": [], "min_median": [], "pc_sd": [], "pc_max": []}
+    for first, last in TWO_YEARS:
+        part = [r for r in rows if first <= r[0] <= last]
+        total = np.array([r[1] + r[2] for r in part], dtype=float)
+        pc = np.array([r[2] / r[1] for r in part])
+        figures["p95_p05"].append(float(np.percentile(total, 95) / np.percentile(total, 5)))
+        figures["min_median"].append(float(total.min() / np.median(total)))
+        figures["pc_sd"].append(float(pc.std()))
+        figures["pc_max"].append(float(pc.max()))
+    return {k: (min(v), max(v)) for k, v in figures.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.shape_statistics", description=__doc__.split("\n\n")[0])
     parser.add_argument("csv", type=Path, help="Cboe's indexpc.csv")
     args = parser.parse_args(argv)
-    whole, bands = real_bands(read_cboe(args.csv))
+    rows = read_cboe(args.csv)
+    whole, bands = real_bands(rows)
     mock = [mock_shape(seed, OptionMarket.US_INDEX) for seed in SEEDS]
     print("| statistic | real, whole span | real, 3-year windows | mock, seeds 1-5 (mean; min-max) |")
     print("|---|---|---|---|")
@@ -178,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
             f"| {name} | {whole[key]:.3f} | {lo:.3f} – {hi:.3f} | "
             f"{np.mean(values):.3f} ({min(values):.3f} – {max(values):.3f}) |"
         )
+    print("\n2-year windows 2007-08 … 2017-18 (min – max):")
+    for key, (lo, hi) in two_year_ranges(rows).items():
+        print(f"  {key}: {lo:.3f} – {hi:.3f}")
 
 
 if __name__ == "__main__":

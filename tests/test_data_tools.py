@@ -165,6 +165,22 @@ def test_plot_draws_markets_side_by_side(tmp_path: Path) -> None:
     assert width(two) == 2 * 8 * 110 and width(one) == 12 * 110
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("data", "--type", "VOLUME", "--market", "US_INDEX", "--market", "HK_INDEX"),
+            "given twice (US_INDEX and HK_INDEX)",
+        ),
+        (("plot", "-o", "x.png", "--market", "US_INDEX", "--market", "US_INDEX"), "US_INDEX given twice"),
+    ],
+)
+def test_a_market_given_twice_is_an_error_not_the_last_one(args: tuple[str, ...], said: str) -> None:
+    done = cli(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert said in done.stderr and len(done.stderr.splitlines()) == 1
+
+
 def test_faker_provider_is_seeded_by_faker_and_reuses_the_models() -> None:
     fake = Faker()
     fake.add_provider(OptionStatisticsProvider)
