@@ -151,19 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def data_options(p: argparse.ArgumentParser, *, with_type: bool) -> None:
         p.add_argument("--config", metavar="FILE", help="TOML settings, as for serve")
-        if with_type:
-            markets = "US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX"
+        markets = "US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX"
+        if with_type:  # data: one market and type
             p.add_argument("--market", required=True, action=Once, type=_market, help=markets)
-        else:
-            p.add_argument(
-                "--market",
-                required=True,
-                action=Distinct,
-                type=_market,
-                help="US_SECURITY, US_INDEX, HK_SECURITY, HK_INDEX (repeat to draw markets side by side)",
-            )
-        if with_type:
             p.add_argument("--type", required=True, dest="data_type", type=_dtype, help="VOLUME or OPEN_INTEREST")
+        else:  # plot: markets side by side
+            p.add_argument(
+                "--market", required=True, action=Distinct, type=_market, help=f"{markets} (repeatable: side by side)"
+            )
         p.add_argument("--begin", default="", help="YYYY-MM-DD (default: as the server)")
         p.add_argument("--end", default="", help="YYYY-MM-DD (default: as the server)")
         p.add_argument("--seed", type=_int)

@@ -67,8 +67,8 @@ class Params:
     rush_lo: float = 0.0  # its size: how far it lowers log put/call
     rush_hi: float = 0.0
     rush_volume: float = 0.0  # how much log volume rises per unit of that size
-    level_with: str = ""  # another market of the exchange whose persistent volume deviation this one shares
-    level_shared: float = 0.0  # the shared part of that deviation's variance
+    level_with: OptionMarket | None = None  # a market of the same exchange whose persistent volume deviation …
+    level_shared: float = 0.0  # … this one shares: the shared part of its variance
 
 
 _Y = range(2016, 2027)
@@ -143,7 +143,7 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         rush_lo=0.20,
         rush_hi=0.55,
         rush_volume=0.7,
-        level_with="US_SECURITY",
+        level_with=OptionMarket.US_SECURITY,
         level_shared=0.5,
     ),
     # HKEX stock options ADV (2019–2025 sourced; 2016–2018 held at the 2019 level).
@@ -374,8 +374,8 @@ def _volume(
     is_exp, quarterly, pre_exp, half, weekday, lull = _calendar_effects(cal, days)
     shock = _shocks(streams, cal.exchange.mic, p)
     level = _ar1(streams.normal(scope, "volume-level"), p.phi)
-    if p.level_shared:  # the same busy weeks as the other market
-        peer = _ar1(streams.normal(p.level_with, "volume-level"), p.phi)
+    if p.level_with is not None:  # the same busy weeks as the other market
+        peer = _ar1(streams.normal(p.level_with.name, "volume-level"), p.phi)
         level = math.sqrt(1.0 - p.level_shared) * level + math.sqrt(p.level_shared) * peer
     rush = np.zeros(len(days))
     if p.rush_p:  # a one-day rush into calls (VIX calls in a sell-off, a chase): busy and call-heavy
