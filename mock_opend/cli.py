@@ -346,16 +346,18 @@ def _data_command(args: argparse.Namespace) -> int:
             return 0
         rows = served_rows(cfg, Query(args.market, args.data_type, args.begin, args.end))
         out = render(rows, args.format)
+        if args.output:
+            Path(args.output).write_bytes(out)
     except ServerError as exc:
         print(f"mock-opend: error: {exc.message(cfg.lang)}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
         print(f"mock-opend: error: {exc}", file=sys.stderr)
         return 2
-    if args.output:
-        with open(args.output, "wb") as fh:
-            fh.write(out)
-    else:
+    except OSError as exc:  # the output file: a missing folder, no permission, a full disk
+        print(f"mock-opend: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if not args.output:
         if args.format == "parquet":
             print("mock-opend: error: parquet is binary; use --output FILE", file=sys.stderr)
             return 2

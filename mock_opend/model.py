@@ -117,7 +117,7 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         dow=(0.90, 0.955, 1.0, 1.02, 1.085),  # rising to Friday, the weeklies' expiry
         exp_m=0.91,  # AM-settled SPX monthlies stop trading on Thursday: the Friday is a quiet Friday
         exp_q=1.0,
-        pre_exp=1.12,  # … and that Thursday is the busy day
+        pre_exp=1.07,  # … and that Thursday is the busy day
         half=0.57,
         lull=0.85,
         sigma_x=0.25,
@@ -127,7 +127,7 @@ PARAMS: Final[dict[OptionMarket, Params]] = {
         shock_lo=0.20,
         shock_hi=0.55,
         shock_decay=0.80,
-        pc_mu=1.10,
+        pc_mu=1.085,
         pc_sd=0.21,
         pc_phi=0.05,
         pc_shock=0.0,  # Cboe's data show no sign for multi-day shocks
@@ -380,7 +380,7 @@ def _volume(
     rush = np.zeros(len(days))
     if p.rush_p:  # a one-day rush into calls (VIX calls in a sell-off, a chase): busy and call-heavy
         size = p.rush_lo + (p.rush_hi - p.rush_lo) * streams.uniform(scope, "call-rush-size")
-        rush = np.where(streams.uniform(scope, "call-rush") < p.rush_p, size, 0.0)
+        rush = np.where((streams.uniform(scope, "call-rush") < p.rush_p) & ~half, size, 0.0)
     dev = p.sigma_x * level + p.sigma_e * streams.normal(scope, "volume-noise") + shock + p.rush_volume * rush
     dev = np.clip(dev, -0.9, 1.0)
     dev = np.where(half, np.minimum(dev, 0.10), dev)

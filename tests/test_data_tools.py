@@ -213,3 +213,11 @@ def test_faker_row_and_names() -> None:
         fake.option_statistic_row("US_INDEX", "VOLUME", "2026-06-13", seed=1)
     edge = fake.option_statistic_series("US_INDEX", "VOLUME", "2026-01-01", "2026-06-30", profile="edge", seed=1)
     assert any(r["ratio"] is None for r in edge)
+
+
+@pytest.mark.parametrize("command", [("data", "--type", "VOLUME"), ("plot",)])
+def test_an_unwritable_output_is_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    out = tmp_path / "no-such-folder" / "out"
+    done = cli(*command, "--market", "US_INDEX", "--now", "2026-07-01", "-o", str(out))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"mock-opend: error: cannot write {out}: No such file or directory\n"
