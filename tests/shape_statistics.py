@@ -67,11 +67,11 @@ SEEDS = (1, 2, 3, 4, 5)
 NYSE = calendar_for(EXCHANGE_OF[OptionMarket.US_INDEX])
 
 
-def _centred_median(x: np.ndarray, half: int = 10) -> np.ndarray:
+def centred_median(x: np.ndarray, half: int = 10) -> np.ndarray:
     return np.array([np.median(x[max(0, i - half) : i + half + 1]) for i in range(len(x))])
 
 
-def _acf(x: np.ndarray, lag: int, keep: np.ndarray | None = None) -> float:
+def acf(x: np.ndarray, lag: int, keep: np.ndarray | None = None) -> float:
     """Autocorrelation at ``lag`` over the pairs whose both days are kept."""
     a, b = x[:-lag], x[lag:]
     if keep is not None:
@@ -105,16 +105,16 @@ def shape(
     expiry = np.array([d in expiries for d in days])
     half = np.array([cal.is_half_day(d) for d in days])
     ordinary = ~expiry & ~half
-    volume_ratio = total / _centred_median(total)
+    volume_ratio = total / centred_median(total)
     volume_dev = np.log(volume_ratio)
-    pc_ratio = pc / _centred_median(pc)
+    pc_ratio = pc / centred_median(pc)
     median = float(np.median(pc))
     at_expiry = np.flatnonzero(expiry)
     out = {
         "pc_p10": float(np.percentile(pc, 10)) / median,
         "pc_p90": float(np.percentile(pc, 90)) / median,
-        "pc_lag1": _acf(pc, 1),
-        "pc_lag5": _acf(pc, 5),
+        "pc_lag1": acf(pc, 1),
+        "pc_lag5": acf(pc, 5),
         "volume_sd": float(np.std(volume_dev[~half])),
         "volume_pc_corr": float(np.corrcoef(volume_dev[ordinary], np.log(pc_ratio[ordinary]))[0, 1]),
         "expiry_volume": float(np.mean([_neighbour_ratio(total, i) for i in at_expiry])),
@@ -127,7 +127,7 @@ def shape(
         "pc_dips": float(np.mean(pc_ratio < 2 / 3)),
         "jump_pc": _jump_pc(total, pc, expiry),
         "pc_median": median,
-        "volume_lag1": _acf(volume_dev, 1, ~half),
+        "volume_lag1": acf(volume_dev, 1, ~half),
         "half_day": float(np.mean(volume_ratio[half])),
         "pc_above_1": float(np.mean(pc > 1)),
     }

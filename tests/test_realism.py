@@ -330,14 +330,10 @@ PERSIST_SEEDS = (1, 2, 3, 4, 5)
 TEN_YEARS = (date(2016, 1, 4), date(2025, 12, 31))
 
 
-def _acf(x: np.ndarray, lag: int) -> float:
-    return float(np.corrcoef(x[:-lag], x[lag:])[0, 1])
-
-
 def _persistence(seed: int, market: OptionMarket) -> dict[str, float]:
     w = window(seed, market, DataType.VOLUME, *TEN_YEARS)
     pc, total = w.ratio, w.total
-    centred = np.array([np.median(total[max(0, i - 10) : i + 11]) for i in range(len(total))])
+    centred = shape_statistics.centred_median(total)
     weeks: dict[tuple[int, int], list[tuple[date, float]]] = {}
     for d, t in zip(w.days, total, strict=True):
         weeks.setdefault(d.isocalendar()[:2], []).append((d, t))
@@ -348,9 +344,9 @@ def _persistence(seed: int, market: OptionMarket) -> dict[str, float]:
             thursdays += [np.log(t / week_median) for d, t in days if d.weekday() == 3]
     expiry_friday = np.array([d in w.expiries and d.weekday() == 4 for d in w.days])
     return {
-        "pc_lag1": _acf(pc, 1),
-        "pc_lag5": _acf(pc, 5),
-        "volume_lag1": _acf(np.log(total / centred), 1),
+        "pc_lag1": shape_statistics.acf(pc, 1),
+        "pc_lag5": shape_statistics.acf(pc, 5),
+        "volume_lag1": shape_statistics.acf(np.log(total / centred), 1),
         "thursday": float(np.mean(thursdays)),
         "expiry_friday_pc": float(pc[expiry_friday].mean() / pc[~expiry_friday].mean() - 1),
         "pc_day_to_day": float(np.std(np.diff(pc))),
