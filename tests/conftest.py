@@ -239,6 +239,30 @@ def admin_call(port: int, method: str, path: str, body: Any = None, raw: bytes |
         return exc.code, json.loads(exc.read())
 
 
+@contextlib.contextmanager
+def serial_peer(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A peer on an ephemeral port that takes connections one at a time and runs
+    ``handle`` on each (then closes it); yields its port, closed on exit."""
+    import threading
+
+    lst = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = lst.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                handle(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield lst.getsockname()[1]
+    finally:
+        lst.close()
+
+
 @pytest.fixture
 def raw_client() -> Iterator[Callable[[str, int], RawClient]]:
     clients: list[RawClient] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import ROOT, ServerProcess, admin_call, sdk_context, start_server_process, stop_all
+from conftest import ROOT, ServerProcess, admin_call, sdk_context, serial_peer, start_server_process, stop_all
 
 pytestmark = pytest.mark.sdk
 
@@ -253,27 +253,16 @@ def test_slow_or_dropping_upstream(server_process, fault: dict[str, Any], error:
 
 def test_upstream_that_is_not_an_opend(server_process) -> None:
     """A port that answers with HTTP: the link breaks with a reason, no hang."""
-    lst = socket.create_server(("127.0.0.1", 0))
-    port = lst.getsockname()[1]
 
-    def serve() -> None:  # every connection (the proxy's start-up check is one)
-        while True:
-            try:
-                conn, _ = lst.accept()
-            except OSError:
-                return
-            with conn:
-                if conn.recv(1024):
-                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(64))
-                    time.sleep(1)
+    def http(conn: socket.socket) -> None:  # every connection (the proxy's start-up check is one)
+        if conn.recv(1024):
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + bytes(64))
+            time.sleep(1)
 
-    threading.Thread(target=serve, daemon=True).start()
-    try:
+    with serial_peer(http) as port:
         proxy = server_process("--now", "2026-06-15", "--upstream", f"127.0.0.1:{port}", "--lang", "en")
         with sdk_context("futu", "127.0.0.1", proxy.port) as ctx:
             ret, msg = ctx.get_market_snapshot(CODES)
-    finally:
-        lst.close()
     assert ret != 0 and "not an OpenD frame" in msg, msg
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
-from test_relay_format import SNAP_RSP, fake_upstream, request_bytes  # noqa: F401  (a fixture)
+from conftest import ROOT, serial_peer
+from test_relay_format import SNAP_RSP, ask_one_snapshot, fake_upstream, request_bytes  # noqa: F401  (a fixture)
 
 from mock_opend.body import FMT_JSON, FMT_PROTOBUF
 from mock_opend.dataset import varint
@@ -151,12 +151,8 @@ def test_upstream_texts_in_the_journal_hide_ids_and_are_cut(fake_upstream, opend
     err.retMsg = "user 987654321012 conn 7777777777 key 0123456789abcdef " + "x" * 200_000
     up = fake_upstream(err.SerializeToString(), 0)
     proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}")
-    c = raw_client(proxy.host, proxy.port)
-    c.init_connect()
-    c.send(3203, request_bytes("00700"), serial=7)
-    header, body = c.recv_frame()
+    header, body, entry = ask_one_snapshot(proxy, raw_client, 7)
     assert header.serial == 7 and SNAP_RSP.FromString(body).retMsg == err.retMsg  # the client gets it whole
-    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
     assert len(entry.ret_msg) < 1100 and f"({len(err.retMsg)} characters)" in entry.ret_msg, entry.ret_msg[-80:]
     for secret in ("987654321012", "7777777777", "0123456789abcdef"):
         assert secret not in entry.ret_msg
@@ -287,11 +283,7 @@ def test_a_learned_key_is_hidden_in_the_journal_too(fake_upstream, opend_server_
     up = fake_upstream(err.SerializeToString(), 0)
     proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}", record=str(tmp_path))
     proxy.gateway.recorder._learn([WEB_KEY])  # as a GetUserInfo reply through this proxy would have taught it
-    c = raw_client(proxy.host, proxy.port)
-    c.init_connect()
-    c.send(3203, request_bytes("00700"), serial=3)
-    c.recv_frame()
-    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
+    _, _, entry = ask_one_snapshot(proxy, raw_client, 3)
     assert entry.ret_msg == "web REDACTED refused"
 
 
@@ -308,34 +300,22 @@ def test_an_upstreams_refusal_is_cut_and_hides_the_links_ids() -> None:
 def refusing_upstream(ret_msg: str) -> Iterator[int]:
     """A peer on an ephemeral port that refuses every InitConnect with ``ret_msg``; its port."""
     import socket
-    import threading
 
     from mock_opend.frame import HEADER_LEN, FrameHeader, encode_frame
     from mock_opend.messages import InitConnectResponse
 
-    lst = socket.create_server(("127.0.0.1", 0))
+    def refuse(conn: socket.socket) -> None:
+        head = conn.recv(HEADER_LEN, socket.MSG_WAITALL)
+        if len(head) < HEADER_LEN:
+            return
+        h = FrameHeader.unpack(head)
+        conn.recv(h.body_len, socket.MSG_WAITALL)
+        rsp = InitConnectResponse()
+        rsp.retType, rsp.retMsg = -1, ret_msg
+        conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
 
-    def refuse() -> None:
-        while True:
-            try:
-                conn, _ = lst.accept()
-            except OSError:
-                return
-            with conn:
-                head = conn.recv(HEADER_LEN, socket.MSG_WAITALL)
-                if len(head) < HEADER_LEN:
-                    continue
-                h = FrameHeader.unpack(head)
-                conn.recv(h.body_len, socket.MSG_WAITALL)
-                rsp = InitConnectResponse()
-                rsp.retType, rsp.retMsg = -1, ret_msg
-                conn.sendall(encode_frame(1001, h.serial, rsp.SerializeToString()))
-
-    threading.Thread(target=refuse, daemon=True).start()
-    try:
-        yield lst.getsockname()[1]
-    finally:
-        lst.close()
+    with serial_peer(refuse) as port:
+        yield port
 
 
 def test_a_refusing_upstream_gives_a_short_reason_everywhere(

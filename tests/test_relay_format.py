@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from test_stubs import request_bytes
@@ -92,17 +93,23 @@ def fake_upstream() -> Iterator[type[FakeUpstream]]:
         up.close()
 
 
+def ask_one_snapshot(proxy: Any, raw_client: Any, serial: int) -> tuple[FrameHeader, bytes, Any]:
+    """One 3203 through ``proxy`` from a new raw client: the reply's header and body, and its journal entry."""
+    c = raw_client(proxy.host, proxy.port)
+    c.init_connect()
+    c.send(3203, request_bytes("00700"), serial=serial)
+    header, body = c.recv_frame()
+    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
+    return header, body, entry
+
+
 def test_a_json_reply_to_a_protobuf_request_keeps_its_fmt_byte(fake_upstream, opend_server_factory, raw_client) -> None:
     doc = {"retType": 0, "s2c": {"snapshotList": []}}
     up = fake_upstream(json.dumps(doc).encode(), 1)
     proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}")
-    c = raw_client(proxy.host, proxy.port)
-    c.init_connect()
-    c.send(3203, request_bytes("00700"), serial=5)  # protobuf (fmt 0)
-    header, body = c.recv_frame()
+    header, body, entry = ask_one_snapshot(proxy, raw_client, 5)  # protobuf (fmt 0)
     assert header.serial == 5 and header.fmt == 1, header
     assert json.loads(body) == doc
-    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
     assert entry.ret_type == 0 and entry.source == "upstream"
 
 
@@ -111,14 +118,10 @@ def test_a_reply_that_does_not_decode_is_an_error_reply_naming_the_cause(
 ) -> None:
     up = fake_upstream(b"\xff\xfe not a response", 0)
     proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}", lang="en")
-    c = raw_client(proxy.host, proxy.port)
-    c.init_connect()
-    c.send(3203, request_bytes("00700"), serial=6)
-    header, body = c.recv_frame()
+    header, body, entry = ask_one_snapshot(proxy, raw_client, 6)
     assert header.serial == 6 and header.fmt == 0
     rsp = SNAP_RSP.FromString(body)
     assert rsp.retType == -200 and "does not decode" in rsp.retMsg and "not a protobuf Response" in rsp.retMsg
-    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
     assert entry.error == "UPSTREAM_BAD_REPLY"
 
 
@@ -216,12 +219,8 @@ def test_an_upstream_error_reply_is_logged_as_an_error(fake_upstream, opend_serv
     err.retType, err.retMsg = -1, "无权限"
     up = fake_upstream(err.SerializeToString(), 0)
     proxy = opend_server_factory(upstream=f"127.0.0.1:{up.port}")
-    c = raw_client(proxy.host, proxy.port)
-    c.init_connect()
-    c.send(3203, request_bytes("00700"), serial=7)
-    header, body = c.recv_frame()
+    header, body, entry = ask_one_snapshot(proxy, raw_client, 7)
     assert header.serial == 7 and SNAP_RSP.FromString(body).retType == -1  # relayed as it came
-    (entry,) = [e for e in proxy.journal.entries() if e.proto_id == 3203]
     assert entry.source == "upstream" and entry.ret_type == -1 and entry.error is None
     assert fields(entry, None)["outcome"] == "error"  # the LogRecord the logging set-up gets
     assert json.loads(line(entry, None))["outcome"] == "error"  # the line the JSON handler writes
